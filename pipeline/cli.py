@@ -1,0 +1,247 @@
+"""The ``policy-risk`` command line: the one place that turns PipelineError into exit codes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import traceback
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from pipeline.config import CONFIG_ENV_VAR, Config, load_config
+from pipeline.errors import PipelineError
+
+F = TypeVar("F", bound=Callable[..., Any])
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class _Group(click.Group):
+    """Report PipelineError as one line and exit 1; ``--debug`` shows the traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PipelineError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
+            click.secho(f"Error: {exc}", err=True, fg="red")
+            ctx.exit(1)
+
+
+@click.group(cls=_Group)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=CONFIG_ENV_VAR,
+    default="config.yaml",
+    show_default=True,
+    help=f"Config file (or set {CONFIG_ENV_VAR}).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, debug: bool) -> None:
+    """Policy Risk Monitor: policy-risk signals from the news.
+
+    Example: policy-risk --config config.yaml run
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+    ctx.obj["debug"] = debug
+
+
+def get_config(ctx: click.Context) -> Config:
+    """Load the config once per invocation (validated before anything else happens)."""
+    obj = ctx.ensure_object(dict)
+    if "config" not in obj:
+        obj["config"] = load_config(obj.get("config_path") or Path("config.yaml"))
+    config: Config = obj["config"]
+    return config
+
+
+def _progress(stage: str, count: int) -> None:
+    click.echo(f"  {stage}: {count}", err=True)
+
+
+@cli.command()
+@click.option("--no-feeds", is_flag=True, help="Ingest seed folders only.")
+@click.option(
+    "--worker",
+    default=lambda: f"{os.uname().nodename}-{os.getpid()}",
+    help="Worker name for feed claims.",
+)
+@click.pass_context
+def run(ctx: click.Context, no_feeds: bool, worker: str) -> None:
+    """Ingest seeds and feeds, then score every new or changed article.
+
+    Example: policy-risk run
+    """
+    from pipeline.run import run_pipeline
+
+    config = get_config(ctx)
+    click.echo(f"Ingesting into {config.database.url} ...", err=True)
+    summary = run_pipeline(config, worker=worker, include_feeds=not no_feeds, progress=_progress)
+    click.echo(
+        f"Run {summary.run_id}: {summary.added} added, {summary.updated} updated, "
+        f"{summary.scored} scored; {summary.sources_failed} source(s) failed."
+    )
+    for source, message in summary.errors:
+        click.echo(f"  failed: {source}: {message}", err=True)
+    if summary.errors:
+        ctx.exit(1)
+
+
+def _streamlit_command(config: Config, port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "dashboard.py"),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+
+
+@cli.command()
+@click.option(
+    "--port", type=int, envvar="PORT", default=8501, show_default=True, help="Port (or set PORT)."
+)
+@click.pass_context
+def dashboard(ctx: click.Context, port: int) -> None:
+    """Start the Streamlit dashboard on http://localhost:PORT (127.0.0.1 only).
+
+    Example: policy-risk dashboard --port 8502
+    """
+    config = get_config(ctx)
+    env = {**os.environ, CONFIG_ENV_VAR: str(config.path)}
+    click.echo(f"Dashboard on http://localhost:{port}  (Ctrl+C to stop)", err=True)
+    try:
+        completed = subprocess.run(_streamlit_command(config, port), env=env, check=False)
+    except KeyboardInterrupt:
+        return
+    ctx.exit(completed.returncode)
+
+
+@cli.command()
+@click.option(
+    "--port", type=int, envvar="PORT", default=8501, show_default=True, help="Port (or set PORT)."
+)
+@click.pass_context
+def up(ctx: click.Context, port: int) -> None:
+    """Run the pipeline, then start the dashboard.
+
+    Example: PORT=8600 policy-risk up
+    """
+    from pipeline.run import run_pipeline
+
+    config = get_config(ctx)
+    summary = run_pipeline(config, progress=_progress)
+    click.echo(f"Run {summary.run_id}: {summary.added} added, {summary.scored} scored.", err=True)
+    for source, message in summary.errors:
+        click.echo(f"  failed: {source}: {message}", err=True)
+    ctx.invoke(dashboard, port=port)
+
+
+@cli.command()
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSONL with id, title, text, optional language.",
+)
+@click.option(
+    "--output",
+    "output_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSONL to write: id plus one field per signal.",
+)
+@click.pass_context
+def classify(ctx: click.Context, input_path: Path, output_path: Path) -> None:
+    """Score a JSONL file of articles without touching the database.
+
+    Example: policy-risk classify --input news.jsonl --output scores.jsonl
+    """
+    from pipeline.classify import classify_file
+    from pipeline.scoring import load_models
+
+    models = load_models(get_config(ctx))
+    tmp = output_path.with_name(f".{output_path.name}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as target:
+            count = classify_file(models, input_path, target)
+        tmp.replace(output_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    click.echo(f"Scored {count} record(s) into {output_path}.", err=True)
+
+
+@cli.command()
+@click.option(
+    "--output",
+    "output_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV file to write; a .manifest.json is written beside it.",
+)
+@click.option(
+    "--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First event date (YYYY-MM-DD)."
+)
+@click.option(
+    "--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last event date (YYYY-MM-DD)."
+)
+@click.option("--series", is_flag=True, help="Export the index series instead of the articles.")
+@click.pass_context
+def export(ctx: click.Context, output_path: Path, start: Any, end: Any, series: bool) -> None:
+    """Write a CSV snapshot of articles (or of the index series) with its manifest.
+
+    Example: policy-risk export --output snapshot.csv --from 2025-01-01
+    """
+    from pipeline.snapshots import export_articles, export_series
+
+    config = get_config(ctx)
+    first = start.date() if start else None
+    last = end.date() if end else None
+    writer = export_series if series else export_articles
+    rows = writer(config, output_path, first, last)
+    click.echo(f"Wrote {rows} row(s) to {output_path} (+ manifest).", err=True)
+
+
+@cli.command()
+@click.pass_context
+def train(ctx: click.Context) -> None:
+    """Train every signal's model from the labelled examples and save new versions.
+
+    Example: policy-risk train
+    """
+    from pipeline.examples import load_examples
+    from pipeline.training import train_all
+
+    config = get_config(ctx)
+    paths = sorted({s.examples for s in config.signals.values() if s.examples is not None})
+    examples = load_examples(paths or [config.base_dir / "models" / "data"])
+    click.echo(f"Training on {len(examples)} labelled examples ...", err=True)
+    for model in train_all(config, examples):
+        click.echo(f"{model.version}: cv {model.card['metrics_cv']}")
+
+
+def _date_option(value: date | None) -> str:
+    return value.isoformat() if value else "-"

@@ -1,0 +1,287 @@
+"""Load and validate ``config.yaml``; errors name the file, the key path and what was expected.
+
+Validation happens before anything touches the network or the database, so a typo costs a
+one-line message rather than a half-finished run. Unknown keys are errors: they are usually typos.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from pipeline.errors import ConfigError
+
+CONFIG_ENV_VAR = "POLICY_RISK_CONFIG"
+DATABASE_ENV_VAR = "DATABASE_URL"
+DEFAULT_CONFIG_NAME = "config.yaml"
+_SIGNAL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def _weight(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("expected a number between -1 and 1")
+    if not -1.0 <= float(value) <= 1.0:
+        raise ValueError("expected a number between -1 and 1")
+    return float(value)
+
+
+Weight = Annotated[float, BeforeValidator(_weight)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class DatabaseConfig(_Strict):
+    url: str = "sqlite:///data/policy_risk.db"
+
+
+class FeedConfig(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    url: Annotated[str, Field(pattern=r"^https?://")]
+    full_text: bool = False
+    language: str | None = None
+    enabled: bool = True
+
+
+class FetchConfig(_Strict):
+    connect_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
+    read_timeout_s: Annotated[float, Field(gt=0, le=300)] = 20.0
+    total_timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
+    max_bytes: Annotated[int, Field(gt=0, le=200_000_000)] = 10_000_000
+    max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 8
+    per_host: Annotated[int, Field(ge=1, le=16)] = 2
+    allow_private_addresses: bool = False
+    user_agent: str = "PolicyRiskMonitor/0.1 (+https://github.com/policy-risk-monitor)"
+    backoff_base_s: Annotated[float, Field(ge=0, le=86_400)] = 300.0
+    backoff_max_s: Annotated[float, Field(ge=0, le=604_800)] = 21_600.0
+    claim_ttl_s: Annotated[float, Field(gt=0, le=86_400)] = 600.0
+    full_text_max_pages: Annotated[int, Field(ge=0, le=1_000)] = 20
+
+
+class SourcesConfig(_Strict):
+    seeds: list[Path] = Field(default_factory=list)
+    feeds: list[FeedConfig] = Field(default_factory=list)
+    fetch: FetchConfig = Field(default_factory=FetchConfig)
+
+
+class MonitorConfig(_Strict):
+    """The country pair whose relations the signals track."""
+
+    country: str = "Colombia"
+    country_terms: list[str] = Field(default_factory=lambda: ["colombia"])
+    partner: str = "United States"
+    partner_terms: list[str] = Field(default_factory=lambda: ["united states", "u.s."])
+
+
+class SignalConfig(_Strict):
+    label: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    kind: Literal["risk", "tone"] = "risk"
+    positive_from: float = 2.0
+    keywords: list[str] = Field(default_factory=list)
+    weight: Weight
+    examples: Path | None = None
+    model: Path | None = None
+
+
+class Annotation(_Strict):
+    date: date
+    label: Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class IndexConfig(_Strict):
+    period: Literal["day", "week", "month"] = "day"
+    smoothing_window: Annotated[int, Field(ge=1, le=365)] = 7
+    alert_threshold: Annotated[float, Field(ge=0, le=1)] = 0.6
+    provisional_days: Annotated[int, Field(ge=0, le=60)] = 2
+    min_articles: Annotated[int, Field(ge=0, le=10_000)] = 1
+    relevance_threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
+    annotations: list[Annotation] = Field(default_factory=list)
+
+
+class Config(_Strict):
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    sources: SourcesConfig = Field(default_factory=SourcesConfig)
+    monitor: MonitorConfig = Field(default_factory=MonitorConfig)
+    signals: dict[str, SignalConfig]
+    index: IndexConfig = Field(default_factory=IndexConfig)
+    path: Path = Path(DEFAULT_CONFIG_NAME)
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative paths in the file are resolved against."""
+        return self.path.parent
+
+    def weights(self) -> dict[str, float]:
+        """Return each signal's weight as configured."""
+        return {name: signal.weight for name, signal in self.signals.items()}
+
+
+def default_config_path() -> Path:
+    """Return the config path from ``POLICY_RISK_CONFIG``, else ``config.yaml`` here."""
+    return Path(os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_NAME)
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Read, validate and resolve a config file."""
+    config_path = Path(path) if path is not None else default_config_path()
+    raw = read_yaml(config_path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config_path}: expected a mapping of settings at the top level")
+    try:
+        config = Config.model_validate({**raw, "path": config_path.resolve()})
+    except ValidationError as exc:
+        raise ConfigError(_describe(config_path, raw, exc.errors()[0])) from None
+    _check_signal_names(config_path, config)
+    return _resolve(config)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file with line information kept, turning every failure into ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: config file not found (pass --config PATH or set {CONFIG_ENV_VAR})"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+    try:
+        return YAML(typ="rt").load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
+
+
+def _check_signal_names(path: Path, config: Config) -> None:
+    if not config.signals:
+        raise ConfigError(f"{path}: signals: expected at least one signal")
+    for name in config.signals:
+        if not _SIGNAL_NAME.match(name):
+            raise ConfigError(
+                f"{path}: signals.{name}: expected a name of lower-case letters, digits and "
+                "underscores, starting with a letter"
+            )
+
+
+def _resolve(config: Config) -> Config:
+    base = config.base_dir
+    signals = {
+        name: signal.model_copy(
+            update={
+                "examples": _under(base, signal.examples),
+                "model": _under(base, signal.model) or (base / "models" / name),
+            }
+        )
+        for name, signal in config.signals.items()
+    }
+    url = os.environ.get(DATABASE_ENV_VAR) or config.database.url
+    sources = config.sources.model_copy(
+        update={"seeds": [_under(base, p) for p in config.sources.seeds]}
+    )
+    return config.model_copy(
+        update={
+            "signals": signals,
+            "sources": sources,
+            "database": DatabaseConfig(url=resolve_sqlite_url(url, base)),
+        }
+    )
+
+
+def _under(base: Path, path: Path | None) -> Path | None:
+    if path is None:
+        return None
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def resolve_sqlite_url(url: str, base: Path) -> str:
+    """Make a relative SQLite path absolute against the config folder; other URLs pass through."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url.startswith(prefix + "/") or url == "sqlite:///:memory:":
+        return url
+    return prefix + str((base / url[len(prefix) :]).resolve())
+
+
+def _describe(path: Path, raw: Any, error: ErrorDetails) -> str:
+    loc = [str(part) for part in error["loc"]]
+    key_path = ".".join(loc) or "(top level)"
+    line = _line_of(raw, list(error["loc"]))
+    where = f" (line {line})" if line else ""
+    return f"{path.name}: {key_path}: {_expected(error)}{where}"
+
+
+def _expected(error: ErrorDetails) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    got = _show(error.get("input"))
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling; see docs/config.md for the allowed keys)"
+    if kind == "value_error":
+        return f"{str(ctx.get('error', error['msg']))}, got {got}"
+    messages = {
+        "float_parsing": "expected a number",
+        "float_type": "expected a number",
+        "int_parsing": "expected a whole number",
+        "int_type": "expected a whole number",
+        "int_from_float": "expected a whole number",
+        "bool_parsing": "expected true or false",
+        "bool_type": "expected true or false",
+        "string_type": "expected a text value",
+        "list_type": "expected a list",
+        "dict_type": "expected a mapping",
+        "model_type": "expected a mapping",
+        "date_from_datetime_parsing": "expected a date (YYYY-MM-DD)",
+        "date_parsing": "expected a date (YYYY-MM-DD)",
+        "date_type": "expected a date (YYYY-MM-DD)",
+        "greater_than": f"expected a number greater than {ctx.get('gt')}",
+        "greater_than_equal": f"expected a number of at least {ctx.get('ge')}",
+        "less_than": f"expected a number less than {ctx.get('lt')}",
+        "less_than_equal": f"expected a number of at most {ctx.get('le')}",
+        "literal_error": f"expected one of {ctx.get('expected')}",
+        "string_pattern_mismatch": "expected an http:// or https:// URL",
+        "string_too_short": "expected a non-empty text",
+        "string_too_long": f"expected at most {ctx.get('max_length')} characters",
+    }
+    return f"{messages.get(kind, 'invalid value: ' + error['msg'])}, got {got}"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return json.dumps(value, default=str)
+
+
+def _line_of(raw: Any, loc: list[Any]) -> int | None:
+    node, line = raw, None
+    for part in loc:
+        lc = getattr(node, "lc", None)
+        try:
+            if isinstance(node, dict) and part in node:
+                line = lc.key(part)[0] + 1 if lc is not None else line
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                line = lc.item(part)[0] + 1 if lc is not None else line
+                node = node[part]
+            else:
+                break
+        except (KeyError, IndexError, AttributeError, TypeError):
+            break
+    return line

@@ -1,0 +1,237 @@
+"""Read-only queries for the dashboard, ``export`` and ``alerts``; aggregation happens in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy.sql import Select
+
+from pipeline import schema
+from pipeline.examples import RELEVANCE
+
+a, cs = schema.articles, schema.current_scores
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleFilter:
+    """What the analyst narrowed the articles to; the empty filter means everything."""
+
+    start: date | None = None
+    end: date | None = None
+    sources: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    search: str = ""
+    signal_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    relevant_only: bool = False
+    relevance_threshold: float = 0.5
+
+    def describe(self) -> dict[str, Any]:
+        """The filter as plain JSON-able values, for snapshot manifests."""
+        return {
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "sources": list(self.sources),
+            "languages": list(self.languages),
+            "search": self.search,
+            "signal_ranges": {k: list(v) for k, v in self.signal_ranges.items()},
+            "relevant_only": self.relevant_only,
+        }
+
+
+def _where_article(flt: ArticleFilter) -> list[Any]:
+    clauses: list[Any] = []
+    if flt.start:
+        clauses.append(a.c.event_date >= flt.start)
+    if flt.end:
+        clauses.append(a.c.event_date <= flt.end)
+    if flt.sources:
+        clauses.append(a.c.source.in_(flt.sources))
+    if flt.languages:
+        clauses.append(a.c.language.in_(flt.languages))
+    if flt.search.strip():
+        pattern = "%" + flt.search.strip().replace("%", r"\%").replace("_", r"\_") + "%"
+        clauses.append(
+            or_(a.c.title.ilike(pattern, escape="\\"), a.c.text.ilike(pattern, escape="\\"))
+        )
+    return clauses
+
+
+def daily_signal_stats(
+    engine: Engine, signals: Sequence[str], flt: ArticleFilter | None = None
+) -> pd.DataFrame:
+    """Per event day and signal: how many relevant articles were scored and the sum of scores."""
+    flt = flt or ArticleFilter()
+    relevance = cs.alias("relevance")
+    stmt = (
+        select(
+            a.c.event_date.label("day"),
+            cs.c.signal,
+            func.count().label("n"),
+            func.sum(cs.c.value).label("total"),
+        )
+        .select_from(cs.join(a, a.c.article_id == cs.c.article_id))
+        .outerjoin(
+            relevance,
+            and_(relevance.c.article_id == cs.c.article_id, relevance.c.signal == RELEVANCE),
+        )
+        .where(cs.c.signal.in_(list(signals)), *_where_article(flt))
+        .where(or_(relevance.c.value.is_(None), relevance.c.value >= flt.relevance_threshold))
+        .group_by(a.c.event_date, cs.c.signal)
+        .order_by(a.c.event_date)
+    )
+    return _frame(engine, stmt, ["day", "signal", "n", "total"])
+
+
+def daily_volume(engine: Engine, flt: ArticleFilter | None = None) -> pd.DataFrame:
+    """Per event day: all stored articles, relevant or not (the denominator for shares)."""
+    flt = flt or ArticleFilter()
+    stmt = (
+        select(a.c.event_date.label("day"), func.count().label("articles"))
+        .where(*_where_article(flt))
+        .group_by(a.c.event_date)
+        .order_by(a.c.event_date)
+    )
+    return _frame(engine, stmt, ["day", "articles"])
+
+
+def article_table(
+    engine: Engine, signals: Sequence[str], flt: ArticleFilter | None = None, limit: int = 5000
+) -> pd.DataFrame:
+    """Filtered articles, newest events first, one column per signal score."""
+    flt = flt or ArticleFilter()
+    stmt = _article_select(signals, flt).limit(limit)
+    columns = ["id", "title", "source", "language", "event_date", "page_date", "url", *signals]
+    return _frame(engine, stmt, [*columns, RELEVANCE])
+
+
+def _article_select(signals: Sequence[str], flt: ArticleFilter) -> Select[Any]:
+    joins = {name: cs.alias(f"s_{i}") for i, name in enumerate([*signals, RELEVANCE])}
+    stmt = select(
+        a.c.article_id.label("id"),
+        a.c.title,
+        a.c.source,
+        a.c.language,
+        a.c.event_date,
+        a.c.page_date,
+        a.c.url,
+        *[alias.c.value.label(name) for name, alias in joins.items()],
+    ).select_from(a)
+    for name, alias in joins.items():
+        stmt = stmt.outerjoin(
+            alias, and_(alias.c.article_id == a.c.article_id, alias.c.signal == name)
+        )
+    stmt = stmt.where(*_where_article(flt))
+    for name, (low, high) in flt.signal_ranges.items():
+        if name in joins:
+            stmt = stmt.where(joins[name].c.value.between(low, high))
+    if flt.relevant_only:
+        rel = joins[RELEVANCE]
+        stmt = stmt.where(or_(rel.c.value.is_(None), rel.c.value >= flt.relevance_threshold))
+    return stmt.order_by(a.c.event_date.desc(), a.c.article_id)
+
+
+def article_detail(engine: Engine, article_id: str) -> dict[str, Any] | None:
+    """One article with its scores, explanations, sources and label history."""
+    with engine.connect() as conn:
+        row = conn.execute(select(a).where(a.c.article_id == article_id)).mappings().first()
+        if row is None:
+            return None
+        scores = conn.execute(select(cs).where(cs.c.article_id == article_id)).mappings().all()
+        srcs = (
+            conn.execute(
+                select(schema.article_sources).where(
+                    schema.article_sources.c.article_id == article_id
+                )
+            )
+            .mappings()
+            .all()
+        )
+        labels = (
+            conn.execute(
+                select(schema.labels)
+                .where(schema.labels.c.article_id == article_id)
+                .order_by(schema.labels.c.labelled_at)
+            )
+            .mappings()
+            .all()
+        )
+    return {
+        **dict(row),
+        "scores": [dict(s) for s in scores],
+        "sources": [dict(s) for s in srcs],
+        "labels": [dict(x) for x in labels],
+    }
+
+
+def store_summary(engine: Engine) -> dict[str, Any]:
+    """Counts and freshness for the dashboard header and the empty-store check."""
+    with engine.connect() as conn:
+        articles = conn.execute(select(func.count()).select_from(a)).scalar_one()
+        scored = conn.execute(select(func.count(func.distinct(cs.c.article_id)))).scalar_one()
+        first, last = conn.execute(select(func.min(a.c.event_date), func.max(a.c.event_date))).one()
+        last_scored = conn.execute(select(func.max(cs.c.scored_at))).scalar_one()
+        last_run = (
+            conn.execute(select(schema.runs).order_by(schema.runs.c.run_id.desc()).limit(1))
+            .mappings()
+            .first()
+        )
+    return {
+        "articles": int(articles),
+        "scored": int(scored),
+        "first_event": first,
+        "last_event": last,
+        "last_scored_at": last_scored,
+        "last_run": dict(last_run) if last_run else None,
+    }
+
+
+def list_sources(engine: Engine) -> list[str]:
+    """Every source name in the store, for the filter list."""
+    with engine.connect() as conn:
+        return [r[0] for r in conn.execute(select(a.c.source).distinct().order_by(a.c.source))]
+
+
+def list_languages(engine: Engine) -> list[str]:
+    """Every language code in the store."""
+    with engine.connect() as conn:
+        return [r[0] for r in conn.execute(select(a.c.language).distinct().order_by(a.c.language))]
+
+
+def model_versions_in_store(engine: Engine) -> pd.DataFrame:
+    """Which model versions produced the current scores, and when they last ran."""
+    stmt = select(
+        cs.c.signal,
+        cs.c.model_version,
+        func.count().label("articles"),
+        func.max(cs.c.scored_at).label("last_scored_at"),
+    ).group_by(cs.c.signal, cs.c.model_version)
+    return _frame(engine, stmt, ["signal", "model_version", "articles", "last_scored_at"])
+
+
+def recent_runs(engine: Engine, limit: int = 20) -> pd.DataFrame:
+    """The latest pipeline runs with their counts."""
+    r = schema.runs
+    stmt = select(r).order_by(r.c.run_id.desc()).limit(limit)
+    return _frame(engine, stmt, [c.name for c in r.columns])
+
+
+def run_errors(engine: Engine, limit: int = 50) -> pd.DataFrame:
+    """The latest source errors across runs."""
+    e = schema.run_errors
+    stmt = (
+        select(e.c.run_id, e.c.source, e.c.message, e.c.recorded_at)
+        .order_by(e.c.error_id.desc())
+        .limit(limit)
+    )
+    return _frame(engine, stmt, ["run_id", "source", "message", "recorded_at"])
+
+
+def _frame(engine: Engine, stmt: Any, columns: list[str]) -> pd.DataFrame:
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=columns)

@@ -1,0 +1,137 @@
+"""The orchestration: sources -> normalise -> store -> score, with a run log.
+
+One bad source never stops the run: its error is recorded with the run and the other sources
+still ingest. Models are loaded before anything is written, so a missing model stops the run
+with nothing half-done.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from pipeline import store
+from pipeline.config import Config
+from pipeline.normalise import normalise_item
+from pipeline.records import RawItem
+from pipeline.scoring import ModelSet, load_models, score_articles
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int], None]
+BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """What one run did."""
+
+    run_id: int
+    added: int = 0
+    updated: int = 0
+    scored: int = 0
+    sources_ok: int = 0
+    sources_failed: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _quiet(_stage: str, _count: int) -> None:
+    return None
+
+
+def ingest_items(engine: Engine, items: Sequence[RawItem]) -> store.UpsertResult:
+    """Store raw payloads first, then the normalised articles, in batches."""
+    added = updated = unchanged = duplicates = 0
+    for start in range(0, len(items), BATCH):
+        chunk = items[start : start + BATCH]
+        store.save_raw_items(engine, chunk)
+        now = store.now_utc()
+        result = store.upsert_articles(engine, [normalise_item(item, now) for item in chunk])
+        added += result.added
+        updated += result.updated
+        unchanged += result.unchanged
+        duplicates += result.duplicates
+    return store.UpsertResult(added, updated, unchanged, duplicates)
+
+
+def score_pending(engine: Engine, models: ModelSet, progress: Progress = _quiet) -> int:
+    """Score every article lacking a current score from the loaded model versions."""
+    versions, total, previous = models.versions(), 0, None
+    while True:
+        batch = store.articles_to_score(engine, versions, limit=BATCH)
+        ids = [a.article_id for a in batch]
+        if not batch or ids == previous:
+            return total
+        scores = score_articles(models, batch, store.now_utc())
+        store.save_scores(engine, scores, {a.article_id: a.content_hash for a in batch})
+        total += len(batch)
+        previous = ids
+        progress("scored", total)
+
+
+def run_pipeline(
+    config: Config,
+    *,
+    worker: str = "local",
+    include_feeds: bool = True,
+    progress: Progress = _quiet,
+) -> RunSummary:
+    """Ingest seeds and feeds, then score everything new or changed."""
+    models = load_models(config)
+    engine = store.open_store(config.database.url)
+    run_id = store.start_run(engine)
+    errors: list[tuple[str, str]] = []
+    added = updated = ok = 0
+    try:
+        seed_result = _ingest_seeds(config, engine, errors, progress)
+        added, updated, ok = seed_result.added, seed_result.updated, int(bool(config.sources.seeds))
+        if include_feeds and config.sources.feeds:
+            feed_added, feed_updated, feeds_ok = _ingest_feeds(config, engine, worker, errors)
+            added, updated, ok = added + feed_added, updated + feed_updated, ok + feeds_ok
+        scored = score_pending(engine, models, progress)
+    except BaseException:
+        store.finish_run(engine, run_id, "failed", {"articles_added": added})
+        raise
+    for source, message in errors:
+        store.record_source_error(engine, run_id, source, message)
+    status = "ok" if not errors else "partial"
+    counts = {
+        "articles_added": added,
+        "articles_updated": updated,
+        "articles_scored": scored,
+        "sources_failed": len(errors),
+    }
+    store.finish_run(engine, run_id, status, counts)
+    return RunSummary(run_id, added, updated, scored, ok, len(errors), errors)
+
+
+def _ingest_seeds(
+    config: Config, engine: Engine, errors: list[tuple[str, str]], progress: Progress
+) -> store.UpsertResult:
+    from pipeline.seeds import read_seeds
+
+    result = read_seeds(config.sources.seeds)
+    errors.extend(result.errors)
+    outcome = ingest_items(engine, result.items)
+    progress("seed articles read", len(result.items))
+    return outcome
+
+
+def _ingest_feeds(
+    config: Config, engine: Engine, worker: str, errors: list[tuple[str, str]]
+) -> tuple[int, int, int]:
+    from pipeline.feed_health import record_articles_added
+    from pipeline.feeds import collect_feeds
+
+    added = updated = ok = 0
+    for outcome in collect_feeds(config, engine, worker=worker):
+        if outcome.status == "failed":
+            errors.append((f"feed:{outcome.name}", outcome.error or "failed"))
+            continue
+        ok += 1
+        result = ingest_items(engine, outcome.items)
+        record_articles_added(engine, {outcome.name: result.added})
+        added, updated = added + result.added, updated + result.updated
+    return added, updated, ok

@@ -1,0 +1,159 @@
+"""Table definitions of the article store (SQLAlchemy Core, portable across SQLite and PostgreSQL).
+
+``scores`` is append-only history: one row per article, signal, model version and content hash.
+``current_scores`` holds the latest value per article and signal so the dashboard aggregates
+one narrow table instead of ranking the history on every read.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+schema_info = Table(
+    "schema_info",
+    metadata,
+    Column("key", String(40), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
+
+raw_items = Table(
+    "raw_items",
+    metadata,
+    Column("raw_id", Integer, primary_key=True, autoincrement=True),
+    Column("origin", String(500), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("payload_hash", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("fetched_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("origin", "payload_hash", name="uq_raw_items_origin_payload"),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("article_id", String(32), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("url", Text),
+    Column("page_date", Date),
+    Column("event_date", Date, nullable=False),
+    Column("ingested_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("origin", String(500), nullable=False, server_default=""),
+    Column("date_flags", String(200), nullable=False, server_default=""),
+    Index("ix_articles_event_date", "event_date"),
+    Index("ix_articles_content_hash", "content_hash"),
+    Index("ix_articles_source", "source"),
+)
+
+article_sources = Table(
+    "article_sources",
+    metadata,
+    Column("article_id", String(32), ForeignKey("articles.article_id"), primary_key=True),
+    Column("source", String(200), primary_key=True),
+    Column("origin", String(500), nullable=False),
+    Column("url", Text),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+)
+
+scores = Table(
+    "scores",
+    metadata,
+    Column("article_id", String(32), ForeignKey("articles.article_id"), primary_key=True),
+    Column("signal", String(40), primary_key=True),
+    Column("model_version", String(80), primary_key=True),
+    Column("content_hash", String(64), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("confidence", String(16), nullable=False),
+    Column("explanation", Text, nullable=False, server_default=""),
+    Column("scored_at", DateTime(timezone=True), nullable=False),
+)
+
+current_scores = Table(
+    "current_scores",
+    metadata,
+    Column("article_id", String(32), ForeignKey("articles.article_id"), primary_key=True),
+    Column("signal", String(40), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("model_version", String(80), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("confidence", String(16), nullable=False),
+    Column("explanation", Text, nullable=False, server_default=""),
+    Column("scored_at", DateTime(timezone=True), nullable=False),
+    Index("ix_current_scores_signal", "signal", "article_id"),
+)
+
+labels = Table(
+    "labels",
+    metadata,
+    Column("label_id", Integer, primary_key=True, autoincrement=True),
+    Column("article_id", String(32), ForeignKey("articles.article_id"), nullable=False),
+    Column("signal", String(40), nullable=False),
+    Column("old_value", Float),
+    Column("new_value", Float, nullable=False),
+    Column("labelled_by", String(100), nullable=False),
+    Column("labelled_at", DateTime(timezone=True), nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(20), nullable=False),
+    Column("articles_added", Integer, nullable=False, server_default="0"),
+    Column("articles_updated", Integer, nullable=False, server_default="0"),
+    Column("articles_scored", Integer, nullable=False, server_default="0"),
+    Column("sources_failed", Integer, nullable=False, server_default="0"),
+)
+
+run_errors = Table(
+    "run_errors",
+    metadata,
+    Column("error_id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.run_id"), nullable=False),
+    Column("source", String(500), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("last_attempt_at", DateTime(timezone=True)),
+    Column("last_success_at", DateTime(timezone=True)),
+    Column("http_status", Integer),
+    Column("last_error", Text),
+    Column("problems", Text, nullable=False, server_default=""),
+    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+    Column("entries_seen", Integer, nullable=False, server_default="0"),
+    Column("articles_added", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("claimed_by", String(100)),
+    Column("claimed_until", DateTime(timezone=True)),
+)

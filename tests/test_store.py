@@ -1,0 +1,164 @@
+"""The article store on real SQLite files: idempotent upserts, dedup, score history, schema guard."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select, text, update
+
+from pipeline import schema, store
+from pipeline.errors import StoreError
+from pipeline.normalise import normalise_item
+from pipeline.records import RawItem, Score
+
+NOW = datetime(2025, 9, 16, 12, 0, tzinfo=UTC)
+
+
+def _engine(tmp_path: Path) -> Engine:
+    return store.open_store(f"sqlite:///{tmp_path / 'store.db'}")
+
+
+def _item(
+    title: str = "Colombia decertified",
+    url: str | None = "https://Example.org/a?utm_source=x#top",
+    source: str = "Wire",
+    body: str = "The determination was announced on Monday.",
+) -> RawItem:
+    return RawItem(
+        origin=source,
+        source=source,
+        title=title,
+        text=body,
+        url=url,
+        language="en",
+        page_date=date(2025, 9, 16),
+    )
+
+
+def _count(engine: Engine, table: object) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+
+
+def test_sqlite_store_uses_wal_and_creates_parent_folder(tmp_path: Path) -> None:
+    engine = store.open_store(f"sqlite:///{tmp_path / 'deep' / 'er' / 'x.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+    assert (tmp_path / "deep" / "er" / "x.db").exists()
+
+
+def test_reingesting_same_items_adds_nothing(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    items = [_item(), _item(title="Other story", url="https://example.org/b")]
+    assert store.save_raw_items(engine, items) == 2
+    first = store.upsert_articles(engine, [normalise_item(i, NOW) for i in items])
+    assert (first.added, first.updated) == (2, 0)
+    assert store.save_raw_items(engine, items) == 0
+    again = store.upsert_articles(engine, [normalise_item(i, NOW) for i in items])
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 2)
+    assert _count(engine, schema.articles) == 2
+    assert _count(engine, schema.raw_items) == 2
+
+
+def test_tracking_parameters_and_fragments_do_not_create_new_articles(tmp_path: Path) -> None:
+    a = normalise_item(_item(url="https://EXAMPLE.org/a?utm_source=x&fbclid=1#top"), NOW)
+    b = normalise_item(_item(url="https://example.org/a"), NOW)
+    assert a.article_id == b.article_id
+    assert a.url == "https://example.org/a"
+
+
+def test_same_story_from_two_sources_is_stored_once_with_both_sources(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    one = normalise_item(_item(url="https://wire.example/a", source="Wire"), NOW)
+    two = normalise_item(_item(url="https://paper.example/copy", source="Paper"), NOW)
+    store.upsert_articles(engine, [one])
+    result = store.upsert_articles(engine, [two])
+    assert (result.added, result.duplicates) == (0, 1)
+    assert _count(engine, schema.articles) == 1
+    with engine.connect() as conn:
+        sources = sorted(r[0] for r in conn.execute(select(schema.article_sources.c.source)))
+    assert sources == ["Paper", "Wire"]
+
+
+def test_changed_text_updates_article_and_marks_it_for_rescoring(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    first = normalise_item(_item(), NOW)
+    store.upsert_articles(engine, [first])
+    score = Score(first.article_id, "risk", 0.9, "v1", NOW)
+    store.save_scores(engine, [score], {first.article_id: first.content_hash})
+    assert store.articles_to_score(engine, {"risk": "v1"}) == []
+    changed = normalise_item(_item(body="The determination was withdrawn on Tuesday."), NOW)
+    assert store.upsert_articles(engine, [changed]).updated == 1
+    pending = store.articles_to_score(engine, {"risk": "v1"})
+    assert [a.article_id for a in pending] == [first.article_id]
+    assert "withdrawn" in pending[0].text
+
+
+def test_scores_are_history_plus_one_current_value(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    article = normalise_item(_item(), NOW)
+    store.upsert_articles(engine, [article])
+    hashes = {article.article_id: article.content_hash}
+    store.save_scores(engine, [Score(article.article_id, "risk", 0.2, "v1", NOW)], hashes)
+    store.save_scores(engine, [Score(article.article_id, "risk", 0.7, "v2", NOW)], hashes)
+    store.save_scores(engine, [Score(article.article_id, "risk", 0.7, "v2", NOW)], hashes)
+    assert _count(engine, schema.scores) == 2
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(schema.current_scores.c.value, schema.current_scores.c.model_version)
+        ).all()
+    assert [tuple(r) for r in rows] == [(0.7, "v2")]
+    assert store.articles_to_score(engine, {"risk": "v1"}) != []
+    assert store.articles_to_score(engine, {"risk": "v2"}) == []
+
+
+def test_future_dates_are_flagged_and_fall_back_to_first_seen(tmp_path: Path) -> None:
+    item = replace(_item(), page_date=date(2031, 1, 1), event_date=date(1970, 1, 1))
+    article = normalise_item(item, NOW)
+    assert article.event_date == NOW.date()
+    assert set(article.date_flags) == {"future-date:2031-01-01", "implausible-date:1970-01-01"}
+
+
+def test_newer_schema_is_refused_with_clear_message(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    with engine.begin() as conn:
+        conn.execute(update(schema.schema_info).values(value="99"))
+    with pytest.raises(StoreError, match="schema version 99, newer than this program knows"):
+        _engine(tmp_path)
+
+
+def test_label_correction_keeps_who_when_and_old_value(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    article = normalise_item(_item(), NOW)
+    store.upsert_articles(engine, [article])
+    store.save_scores(
+        engine,
+        [Score(article.article_id, "risk", 0.3, "v1", NOW)],
+        {article.article_id: article.content_hash},
+    )
+    store.save_label(engine, article.article_id, "risk", 1.0, "ana")
+    with engine.connect() as conn:
+        row = conn.execute(select(schema.labels)).mappings().one()
+    assert (row["old_value"], row["new_value"], row["labelled_by"]) == (0.3, 1.0, "ana")
+    with pytest.raises(StoreError, match="no article with id"):
+        store.save_label(engine, "missing", "risk", 1.0, "ana")
+
+
+def test_unopenable_database_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "adir.db").mkdir()
+    with pytest.raises(StoreError, match="cannot open database"):
+        store.open_store(f"sqlite:///{tmp_path / 'adir.db'}")
+
+
+def test_run_log_records_errors(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    run_id = store.start_run(engine)
+    store.record_source_error(engine, run_id, "seeds/bad.txt", "not UTF-8")
+    store.finish_run(engine, run_id, "partial", {"articles_added": 3})
+    with engine.connect() as conn:
+        run = conn.execute(select(schema.runs)).mappings().one()
+    assert (run["status"], run["articles_added"]) == ("partial", 3)
+    assert _count(engine, schema.run_errors) == 1
