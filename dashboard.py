@@ -184,7 +184,6 @@ def _overview(
     cols[1].metric(
         "Composite (latest, smoothed)",
         f"{latest.iloc[-1]:.3f}" if not latest.empty else "n/a",
-        key="composite_metric",
     )
     cols[2].metric("Threshold crossings", len(alerts))
     cols[3].metric(

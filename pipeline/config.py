@@ -82,6 +82,7 @@ class MonitorConfig(_Strict):
     country_terms: list[str] = Field(default_factory=lambda: ["colombia"])
     partner: str = "United States"
     partner_terms: list[str] = Field(default_factory=lambda: ["united states", "u.s."])
+    relevance_model: Path = Path("models/relevance")
 
 
 class SignalConfig(_Strict):
@@ -188,6 +189,9 @@ def _resolve(config: Config) -> Config:
         )
         for name, signal in config.signals.items()
     }
+    monitor = config.monitor.model_copy(
+        update={"relevance_model": _under(base, config.monitor.relevance_model)}
+    )
     url = os.environ.get(DATABASE_ENV_VAR) or config.database.url
     sources = config.sources.model_copy(
         update={"seeds": [_under(base, p) for p in config.sources.seeds]}
@@ -196,6 +200,7 @@ def _resolve(config: Config) -> Config:
         update={
             "signals": signals,
             "sources": sources,
+            "monitor": monitor,
             "database": DatabaseConfig(url=resolve_sqlite_url(url, base)),
         }
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,7 @@ def save_model(model: SignalModel, folder: Path) -> Path:
     """Write ``<version>.skops`` and its card atomically, then point CURRENT at them."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{model.version}.skops"
-    _atomic_write(target, sio.dumps(model.pipeline))
+    _atomic_write(target, sio.dumps(model.pipeline, compression=zipfile.ZIP_DEFLATED, compresslevel=9))
     card = json.dumps(model.card, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     _atomic_write(folder / f"{model.version}.card.json", card.encode("utf-8"))
     _atomic_write(folder / CURRENT_POINTER, f"{model.version}\n".encode())

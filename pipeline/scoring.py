@@ -37,6 +37,8 @@ class ModelSet:
 
 def model_folder(config: Config, signal: str) -> Path:
     """Where a signal's artefacts live (``models/<signal>/`` unless the config says otherwise)."""
+    if signal == RELEVANCE:
+        return config.monitor.relevance_model
     if signal in config.signals and config.signals[signal].model is not None:
         path = config.signals[signal].model
         assert path is not None

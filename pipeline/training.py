@@ -42,6 +42,13 @@ class SignalTask:
     positive_from: float
 
 
+def compact_vectoriser(vectoriser: Any) -> None:
+    """Shrink what skops writes: numpy ints in the vocabulary become one file each, and
+    ``stop_words_`` (the pruned terms) is only kept for introspection."""
+    vectoriser.stop_words_ = None
+    vectoriser.vocabulary_ = {str(k): int(v) for k, v in vectoriser.vocabulary_.items()}
+
+
 def tasks_for(config: Config) -> list[SignalTask]:
     """Every configured signal, plus the relevance gate."""
     tasks = [SignalTask(n, s.kind, s.positive_from) for n, s in config.signals.items()]
@@ -59,7 +66,7 @@ def train_all(config: Config, examples: Sequence[Example]) -> list[SignalModel]:
     """Fit one shared vectoriser and one head per signal; save each model and return them."""
     train, held_out = split_examples(examples)
     vectoriser = build_vectorizer().fit([e.document for e in train])
-    vectoriser.stop_words_ = None  # only kept for introspection; it would triple the file size
+    compact_vectoriser(vectoriser)
     features_id = _hash_texts(sorted(e.example_id for e in train))[:12]
     trained_at = datetime.now(UTC)
     models = []

@@ -46,6 +46,8 @@ database:
 sources:
   seeds: {json.dumps(seed_list)}
   feeds: {json.dumps(feeds or [])}
+monitor:
+  relevance_model: {ROOT / 'models' / 'relevance'}
 signals:
   decertification_risk:
     label: Decertification risk
