@@ -96,7 +96,8 @@ def save_model(model: SignalModel, folder: Path) -> Path:
     """Write ``<version>.skops`` and its card atomically, then point CURRENT at them."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{model.version}.skops"
-    _atomic_write(target, sio.dumps(model.pipeline, compression=zipfile.ZIP_DEFLATED, compresslevel=9))
+    packed = sio.dumps(model.pipeline, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+    _atomic_write(target, packed)
     card = json.dumps(model.card, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     _atomic_write(folder / f"{model.version}.card.json", card.encode("utf-8"))
     _atomic_write(folder / CURRENT_POINTER, f"{model.version}\n".encode())
