@@ -8,7 +8,6 @@ import subprocess
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -243,5 +242,12 @@ def train(ctx: click.Context) -> None:
         click.echo(f"{model.version}: cv {model.card['metrics_cv']}")
 
 
-def _date_option(value: date | None) -> str:
-    return value.isoformat() if value else "-"
+def _register_commands() -> None:
+    """Attach the command groups that live in their own modules."""
+    from pipeline.cli_feeds import feeds_group, watch_command
+
+    cli.add_command(feeds_group)
+    cli.add_command(watch_command)
+
+
+_register_commands()

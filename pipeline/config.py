@@ -101,6 +101,23 @@ class Annotation(_Strict):
     label: Annotated[str, Field(min_length=1, max_length=80)]
 
 
+class YearlyAnnotation(_Strict):
+    """An event that recurs on (about) the same day every year, drawn for each year shown."""
+
+    month: Annotated[int, Field(ge=1, le=12)]
+    day: Annotated[int, Field(ge=1, le=28)]
+    label: Annotated[str, Field(min_length=1, max_length=80)]
+
+
+def _default_yearly() -> list[YearlyAnnotation]:
+    # Issue 5 (d): the US "majors list" determination is due by 15 September each year and the
+    # State Department's International Narcotics Control Strategy Report comes out in early March.
+    return [
+        YearlyAnnotation(month=9, day=15, label="US majors-list determination (yearly)"),
+        YearlyAnnotation(month=3, day=1, label="INCSR published (early March, yearly)"),
+    ]
+
+
 class IndexConfig(_Strict):
     period: Literal["day", "week", "month"] = "day"
     smoothing_window: Annotated[int, Field(ge=1, le=365)] = 7
@@ -109,6 +126,9 @@ class IndexConfig(_Strict):
     min_articles: Annotated[int, Field(ge=0, le=10_000)] = 1
     relevance_threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
     annotations: list[Annotation] = Field(default_factory=list)
+    yearly_annotations: list[YearlyAnnotation] = Field(default_factory=_default_yearly)
+    thin_coverage_ratio: Annotated[float, Field(ge=0, le=1)] = 0.25
+    share_threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
 
 
 class Config(_Strict):

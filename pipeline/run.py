@@ -122,11 +122,13 @@ def _ingest_seeds(
 def _ingest_feeds(
     config: Config, engine: Engine, worker: str, errors: list[tuple[str, str]]
 ) -> tuple[int, int, int]:
+    from pipeline.feed_cycle import collect_feeds
     from pipeline.feed_health import record_articles_added
-    from pipeline.feeds import collect_feeds
 
     added = updated = ok = 0
     for outcome in collect_feeds(config, engine, worker=worker):
+        if outcome.status in ("skipped-backoff", "claimed-elsewhere"):
+            continue
         if outcome.status == "failed":
             errors.append((f"feed:{outcome.name}", outcome.error or "failed"))
             continue

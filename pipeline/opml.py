@@ -1,0 +1,131 @@
+"""Read feed subscriptions from OPML and add them to ``config.yaml``, keeping its comments.
+
+The config file stays the one place feeds are defined; ``feeds import`` edits it the way a person
+would (round-trip YAML, comments kept, written atomically) rather than keeping a second list in
+the database. OPML files come from other tools and the web, so a DOCTYPE (the door to entity
+expansion and external entities) is refused before the XML parser sees the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from pipeline.config import FeedConfig, read_yaml
+from pipeline.errors import ConfigError, SourceError
+from pipeline.fetch import host_of
+from pipeline.urls import is_web_url
+
+MAX_OPML_BYTES = 5_000_000
+_DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """Which feeds an import added, and which it left out and why."""
+
+    added: list[FeedConfig]
+    skipped: list[tuple[str, str]]
+
+
+def read_opml(path: Path) -> tuple[list[FeedConfig], list[tuple[str, str]]]:
+    """Return the feeds an OPML file lists, and the outlines it could not use (with reasons)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read OPML file: {exc.strerror or exc}") from None
+    if len(data) > MAX_OPML_BYTES:
+        raise SourceError(f"{path}: OPML file larger than {MAX_OPML_BYTES:,} bytes")
+    if _DECLARATION.search(data):
+        raise SourceError(f"{path}: OPML with a DOCTYPE or ENTITY declaration is refused")
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise SourceError(f"{path}: not valid OPML: {exc}") from None
+    feeds: list[FeedConfig] = []
+    skipped: list[tuple[str, str]] = []
+    for outline in root.iter("outline"):
+        url = (outline.get("xmlUrl") or "").strip()
+        if not url:
+            continue
+        name = (outline.get("title") or outline.get("text") or host_of(url) or url).strip()
+        if not is_web_url(url):
+            skipped.append((name, f"not an http(s) URL: {url[:80]}"))
+            continue
+        try:
+            feeds.append(FeedConfig(name=" ".join(name.split())[:200] or host_of(url), url=url))
+        except ValidationError as exc:
+            skipped.append((name, exc.errors()[0]["msg"]))
+    return feeds, skipped
+
+
+def import_opml(config_path: Path, opml_path: Path, existing: list[FeedConfig]) -> ImportResult:
+    """Add the OPML file's feeds that the config lacks (by URL) to ``sources.feeds``."""
+    feeds, skipped = read_opml(opml_path)
+    urls = {f.url for f in existing}
+    names = {f.name for f in existing}
+    added: list[FeedConfig] = []
+    for feed in feeds:
+        if feed.url in urls:
+            skipped.append((feed.name, "already in the config"))
+            continue
+        name = _unique_name(feed.name, names)
+        added.append(feed.model_copy(update={"name": name}))
+        urls.add(feed.url)
+        names.add(name)
+    if added:
+        append_feeds(config_path, added)
+    return ImportResult(added, skipped)
+
+
+def _unique_name(name: str, taken: set[str]) -> str:
+    candidate, number = name, 2
+    while candidate in taken:
+        suffix = f" ({number})"
+        candidate, number = name[: 200 - len(suffix)] + suffix, number + 1
+    return candidate
+
+
+def append_feeds(config_path: Path, feeds: list[FeedConfig]) -> None:
+    """Append feeds to ``sources.feeds`` in the YAML file, keeping comments; write atomically."""
+    document = read_yaml(config_path)
+    if not isinstance(document, CommentedMap):
+        raise ConfigError(f"{config_path}: expected a mapping of settings at the top level")
+    sources = document.setdefault("sources", CommentedMap())
+    if not isinstance(sources, dict):
+        raise ConfigError(f"{config_path}: sources: expected a mapping")
+    entries = sources.get("feeds")
+    if entries is None:
+        entries = sources["feeds"] = CommentedSeq()
+    if not isinstance(entries, list):
+        raise ConfigError(f"{config_path}: sources.feeds: expected a list")
+    if isinstance(entries, CommentedSeq):
+        entries.fa.set_block_style()  # `feeds: []` would otherwise grow into one long flow line
+    for feed in feeds:
+        entries.append(CommentedMap({"name": feed.name, "url": feed.url}))
+    _write_atomically(config_path, document)
+
+
+def _write_atomically(path: Path, document: Any) -> None:
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)  # the style of the shipped config.yaml
+    yaml.width = 4096  # never re-wrap what the analyst wrote
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            yaml.dump(document, stream)
+        os.chmod(temporary, path.stat().st_mode & 0o777)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

