@@ -1,8 +1,13 @@
-"""Plotly figures for the dashboard: pure functions from frames to figures, no Streamlit here."""
+"""Plotly figures for the dashboard: pure functions from frames to figures, no Streamlit here.
+
+No feed-supplied text ever goes into a figure (Plotly renders a subset of HTML in labels, links
+included); labels come from the config and the frames' numbers only.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -13,83 +18,230 @@ from pipeline.index import COMPOSITE, Crossing
 
 # Okabe–Ito: distinguishable with the common forms of colour blindness.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+THIN_FILL = "rgba(120, 120, 120, 0.18)"
+PROVISIONAL_FILL = "rgba(230, 159, 0, 0.22)"
 _LAYOUT = {
     "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
     "legend": {"orientation": "h", "y": -0.15},
 }
+Span = tuple[pd.Timestamp, pd.Timestamp]
+DENSE_PERIODS = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Marks:
+    """What the composite chart draws besides the series: alerts, events, shaded spans."""
+
+    threshold: float
+    alerts: Sequence[Crossing] = ()
+    annotations: Sequence[Annotation] = ()
+    thin: Sequence[Span] = ()
+    provisional: Sequence[Span] = ()
+
+
+def _dense(frame: pd.DataFrame) -> bool:
+    """Past this many drawn periods a marker each costs the browser more than it shows.
+
+    Sparse series keep their markers: a lone period between gaps is only visible as one.
+    """
+    return int(frame[COMPOSITE].notna().sum()) > DENSE_PERIODS
+
+
+def _days(frame: pd.DataFrame) -> list[str]:
+    """Period starts as ``YYYY-MM-DD``: half the bytes of full timestamps in the page payload."""
+    return [d.strftime("%Y-%m-%d") for d in pd.DatetimeIndex(frame.index)]
+
+
+def _values(series: pd.Series) -> list[float | None]:
+    """Values rounded to 4 decimals (what the axes can show), gaps as None."""
+    return [None if pd.isna(v) else round(float(v), 4) for v in series]
+
+
+def _hover(frame: pd.DataFrame) -> tuple[list[list[object]], str]:
+    """Coverage per period in the hover text of the composite (issue 5, 11a)."""
+    columns = ["articles", "all_articles", "sources", "feeds_healthy", "feeds_configured"]
+    present = [c for c in columns if c in frame.columns]
+    data = frame[present].astype(object).where(frame[present].notna(), "n/a")
+    custom = data.values.tolist()
+    parts = ["%{x|%Y-%m-%d}: %{y:.3f}"]
+    names = {
+        "articles": "relevant articles",
+        "all_articles": "all articles",
+        "sources": "sources",
+        "feeds_healthy": "feeds healthy",
+        "feeds_configured": "of feeds configured",
+    }
+    parts += [f"{names[c]}: %{{customdata[{i}]}}" for i, c in enumerate(present)]
+    return custom, "<br>".join(parts) + "<extra></extra>"
 
 
 def composite_figure(
-    frame: pd.DataFrame,
-    threshold: float,
-    alerts: Sequence[Crossing],
-    annotations: Sequence[Annotation],
-    title: str = "Composite risk index",
+    frame: pd.DataFrame, marks: Marks, title: str = "Composite risk index"
 ) -> go.Figure:
-    """The composite (raw and smoothed), the alert threshold and crossings, volume beneath."""
+    """Composite (raw and smoothed), threshold, crossings, events and shading; volume beneath."""
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.75, 0.25], vertical_spacing=0.05
     )
-    x = frame.index
+    custom, hover = _hover(frame)
     fig.add_trace(
         go.Scatter(
-            x=x,
-            y=frame[COMPOSITE],
+            x=_days(frame),
+            y=_values(frame[COMPOSITE]),
             name="Composite (per period)",
-            mode="markers+lines",
+            mode="lines" if _dense(frame) else "markers+lines",
             line={"color": PALETTE[5], "width": 1},
-            marker={"size": 4},
+            marker={"size": 5},
             connectgaps=False,
+            customdata=custom,
+            hovertemplate=hover,
         ),
         row=1,
         col=1,
     )
     fig.add_trace(
         go.Scatter(
-            x=x,
-            y=frame[f"{COMPOSITE}_smoothed"],
+            x=_days(frame),
+            y=_values(frame[f"{COMPOSITE}_smoothed"]),
             name="Composite (rolling mean)",
             line={"color": PALETTE[0], "width": 3},
+            hovertemplate="%{x|%Y-%m-%d}: %{y:.3f} (rolling mean)<extra></extra>",
         ),
         row=1,
         col=1,
     )
-    fig.add_hline(
-        y=threshold,
-        line={"color": PALETTE[1], "dash": "dash"},
-        annotation_text=f"alert threshold {threshold:.2f}",
-        row=1,
-        col=1,
-    )
-    if alerts:
+    _alerts(fig, marks)
+    _volume(fig, frame)
+    _legend_swatch(fig, marks.thin, THIN_FILL, "Thin coverage (shaded grey)")
+    _legend_swatch(fig, marks.provisional, PROVISIONAL_FILL, "Provisional (shaded orange)")
+    # Shapes and notes go in with one layout update: plotly's add_vline/add_vrect re-validate
+    # every shape on each call, which cost 0.3 s per render on a three-year daily chart.
+    shapes = [
+        *_spans(marks.thin, THIN_FILL),
+        *_spans(marks.provisional, PROVISIONAL_FILL),
+        _threshold_line(marks.threshold),
+    ]
+    notes = [_threshold_note(marks.threshold)]
+    for note in _visible(frame, marks.annotations):
+        shapes.append(_event_line(note))
+        notes.append(_event_note(note))
+    fig.update_layout(shapes=shapes, annotations=notes)
+    fig.update_yaxes(title_text="Risk (0 = low, 1 = high)", range=[0, 1], row=1, col=1)
+    fig.update_yaxes(title_text="Articles per period", row=2, col=1)
+    fig.update_xaxes(title_text="Event date", row=2, col=1)
+    fig.update_layout(title=title, height=540, clickmode="event+select", **_LAYOUT)
+    return fig
+
+
+def _threshold_line(threshold: float) -> dict[str, object]:
+    return {
+        "type": "line",
+        "xref": "x domain",
+        "x0": 0,
+        "x1": 1,
+        "yref": "y",
+        "y0": threshold,
+        "y1": threshold,
+        "line": {"color": PALETTE[1], "dash": "dash"},
+    }
+
+
+def _threshold_note(threshold: float) -> dict[str, object]:
+    return {
+        "xref": "x domain",
+        "x": 1,
+        "yref": "y",
+        "y": threshold,
+        "text": f"alert threshold {threshold:.2f}",
+        "showarrow": False,
+        "xanchor": "right",
+        "yanchor": "bottom",
+    }
+
+
+def _alerts(fig: go.Figure, marks: Marks) -> None:
+    if marks.alerts:
         fig.add_trace(
             go.Scatter(
-                x=[a.period for a in alerts],
-                y=[a.value for a in alerts],
-                name="Threshold crossed",
+                x=[a.period for a in marks.alerts],
+                y=[a.value for a in marks.alerts],
+                name="Threshold crossed (alert)",
                 mode="markers",
-                marker={"symbol": "triangle-up", "size": 12, "color": PALETTE[1]},
+                marker={"symbol": "triangle-up", "size": 13, "color": PALETTE[1]},
+                hovertemplate="alert %{x|%Y-%m-%d}: %{y:.3f}<extra></extra>",
             ),
             row=1,
             col=1,
         )
-    fig.add_trace(
-        go.Bar(
-            x=x,
-            y=frame["articles"],
+
+
+def _volume(fig: go.Figure, frame: pd.DataFrame) -> None:
+    hover = "%{x|%Y-%m-%d}: %{y} relevant<extra></extra>"
+    if _dense(frame):  # one filled step line instead of an SVG bar per period
+        volume: go.Scatter | go.Bar = go.Scatter(
+            x=_days(frame),
+            y=_values(frame["articles"]),
+            name="Relevant articles",
+            mode="lines",
+            line={"color": PALETTE[7], "width": 0.5, "shape": "hv"},
+            fill="tozeroy",
+            hovertemplate=hover,
+        )
+    else:
+        volume = go.Bar(
+            x=_days(frame),
+            y=_values(frame["articles"]),
             name="Relevant articles",
             marker={"color": PALETTE[7]},
-            opacity=0.5,
-        ),
-        row=2,
-        col=1,
-    )
-    _annotate(fig, frame, annotations)
-    fig.update_yaxes(title_text="Risk (0 = low, 1 = high)", range=[0, 1], row=1, col=1)
-    fig.update_yaxes(title_text="Articles", row=2, col=1)
-    fig.update_xaxes(title_text="Event date", row=2, col=1)
-    fig.update_layout(title=title, height=520, **_LAYOUT)
-    return fig
+            opacity=0.55,
+            hovertemplate=hover,
+        )
+    fig.add_trace(volume, row=2, col=1)
+    if "all_articles" in frame.columns:
+        fig.add_trace(
+            go.Scatter(
+                x=_days(frame),
+                y=_values(frame["all_articles"]),
+                name="All stored articles",
+                mode="lines",
+                line={"color": PALETTE[2], "width": 1, "shape": "hv"},
+                hovertemplate="%{x|%Y-%m-%d}: %{y} stored<extra></extra>",
+            ),
+            row=2,
+            col=1,
+        )
+
+
+def _spans(spans: Sequence[Span], colour: str) -> list[dict[str, object]]:
+    return [
+        {
+            "type": "rect",
+            "xref": "x",
+            "x0": start,
+            "x1": end,
+            "yref": "y domain",
+            "y0": 0,
+            "y1": 1,
+            "fillcolor": colour,
+            "line": {"width": 0},
+            "layer": "below",
+        }
+        for start, end in spans
+    ]
+
+
+def _legend_swatch(fig: go.Figure, spans: Sequence[Span], colour: str, name: str) -> None:
+    if spans:
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                name=name,
+                marker={"symbol": "square", "size": 12, "color": colour},
+            ),
+            row=1,
+            col=1,
+        )
 
 
 def signals_figure(frame: pd.DataFrame, labels: Mapping[str, str]) -> go.Figure:
@@ -101,18 +253,19 @@ def signals_figure(frame: pd.DataFrame, labels: Mapping[str, str]) -> go.Figure:
             continue
         fig.add_trace(
             go.Scatter(
-                x=frame.index,
-                y=frame[signal],
+                x=_days(frame),
+                y=_values(frame[signal]),
                 name=f"{label} (per period)",
-                mode="markers",
+                mode="lines" if _dense(frame) else "markers",
                 marker={"color": colour, "size": 5},
+                line={"color": colour, "width": 0.7},
                 opacity=0.6,
             )
         )
         fig.add_trace(
             go.Scatter(
-                x=frame.index,
-                y=frame[f"{signal}_smoothed"],
+                x=_days(frame),
+                y=_values(frame[f"{signal}_smoothed"]),
                 name=f"{label} (rolling mean)",
                 line={"color": colour, "width": 2},
             )
@@ -123,24 +276,67 @@ def signals_figure(frame: pd.DataFrame, labels: Mapping[str, str]) -> go.Figure:
     return fig
 
 
-def _annotate(fig: go.Figure, frame: pd.DataFrame, annotations: Sequence[Annotation]) -> None:
+def share_figure(frame: pd.DataFrame, labels: Mapping[str, str], unit: str) -> go.Figure:
+    """The EPU-style share of articles above the threshold, per signal and weighted."""
+    fig = go.Figure()
+    for i, (signal, label) in enumerate(labels.items()):
+        column = f"{signal}_share"
+        if column in frame.columns:
+            fig.add_trace(
+                go.Scatter(
+                    x=_days(frame),
+                    y=_values(frame[column]),
+                    name=label,
+                    mode="lines+markers",
+                    marker={"size": 4},
+                    line={"color": PALETTE[i % len(PALETTE)], "width": 1.5},
+                )
+            )
+    if "composite_share" in frame.columns:
+        fig.add_trace(
+            go.Scatter(
+                x=_days(frame),
+                y=_values(frame["composite_share"]),
+                name="Weighted (composite)",
+                line={"color": PALETTE[7], "width": 3},
+            )
+        )
+    fig.update_yaxes(title_text=unit, rangemode="tozero")
+    fig.update_xaxes(title_text="Event date")
+    fig.update_layout(title="Share of articles above the risk threshold", height=380, **_LAYOUT)
+    return fig
+
+
+def _visible(frame: pd.DataFrame, annotations: Sequence[Annotation]) -> list[Annotation]:
     if frame.empty:
-        return
+        return []
     first, last = frame.index.min(), frame.index.max()
-    for note in annotations:
-        when = pd.Timestamp(note.date)
-        if first <= when <= last:
-            fig.add_vline(
-                x=when, line={"color": "#555555", "dash": "dot", "width": 1}, row=1, col=1
-            )
-            fig.add_annotation(
-                x=when,
-                y=1,
-                yref="y domain",
-                text=note.label,
-                showarrow=False,
-                textangle=-90,
-                xanchor="right",
-                yanchor="top",
-                font={"size": 10},
-            )
+    return [n for n in annotations if first <= pd.Timestamp(n.date) <= last]
+
+
+def _event_line(note: Annotation) -> dict[str, object]:
+    return {
+        "type": "line",
+        "xref": "x",
+        "x0": pd.Timestamp(note.date),
+        "x1": pd.Timestamp(note.date),
+        "yref": "y domain",
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": "#555555", "dash": "dot", "width": 1},
+    }
+
+
+def _event_note(note: Annotation) -> dict[str, object]:
+    return {
+        "x": pd.Timestamp(note.date),
+        "xref": "x",
+        "y": 1,
+        "yref": "y domain",
+        "text": note.label,
+        "showarrow": False,
+        "textangle": -90,
+        "xanchor": "right",
+        "yanchor": "top",
+        "font": {"size": 10},
+    }

@@ -193,61 +193,19 @@ def classify(ctx: click.Context, input_path: Path, output_path: Path) -> None:
     click.echo(f"Scored {count} record(s) into {output_path}.", err=True)
 
 
-@cli.command()
-@click.option(
-    "--output",
-    "output_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="CSV file to write; a .manifest.json is written beside it.",
-)
-@click.option(
-    "--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First event date (YYYY-MM-DD)."
-)
-@click.option(
-    "--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last event date (YYYY-MM-DD)."
-)
-@click.option("--series", is_flag=True, help="Export the index series instead of the articles.")
-@click.pass_context
-def export(ctx: click.Context, output_path: Path, start: Any, end: Any, series: bool) -> None:
-    """Write a CSV snapshot of articles (or of the index series) with its manifest.
-
-    Example: policy-risk export --output snapshot.csv --from 2025-01-01
-    """
-    from pipeline.snapshots import export_articles, export_series
-
-    config = get_config(ctx)
-    first = start.date() if start else None
-    last = end.date() if end else None
-    writer = export_series if series else export_articles
-    rows = writer(config, output_path, first, last)
-    click.echo(f"Wrote {rows} row(s) to {output_path} (+ manifest).", err=True)
-
-
-@cli.command()
-@click.pass_context
-def train(ctx: click.Context) -> None:
-    """Train every signal's model from the labelled examples and save new versions.
-
-    Example: policy-risk train
-    """
-    from pipeline.examples import load_examples
-    from pipeline.training import train_all
-
-    config = get_config(ctx)
-    paths = sorted({s.examples for s in config.signals.values() if s.examples is not None})
-    examples = load_examples(paths or [config.base_dir / "models" / "data"])
-    click.echo(f"Training on {len(examples)} labelled examples ...", err=True)
-    for model in train_all(config, examples):
-        click.echo(f"{model.version}: cv {model.card['metrics_cv']}")
-
-
 def _register_commands() -> None:
     """Attach the command groups that live in their own modules."""
+    from pipeline.cli_dashboard import alerts_command, export_command
     from pipeline.cli_feeds import feeds_group, watch_command
+    from pipeline.cli_model import evaluate_command, score_command, train_command
 
     cli.add_command(feeds_group)
     cli.add_command(watch_command)
+    cli.add_command(alerts_command)
+    cli.add_command(export_command)
+    cli.add_command(train_command)
+    cli.add_command(evaluate_command)
+    cli.add_command(score_command)
 
 
 _register_commands()

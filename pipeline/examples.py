@@ -1,7 +1,11 @@
 """Load the labelled training examples and split off the fixed held-out test set.
 
-The held-out split is decided by a hash of each example's id, so it never changes when examples
-are added, and no tuning run can see it by accident.
+The held-out split is decided by a hash of each example's *story group*: an example's ``group``
+field when it has one, else its id. Translations and retellings of one story share a group
+(``pipeline.stories`` finds them), so a story never sits on both sides of the split and a
+translated copy cannot leak the answer. The rule never changes when examples are added, no
+tuning run can see the held-out part, and ``models/data/heldout_ids.txt`` records the result so a
+test notices any drift. Analyst labels from the store are always training data.
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ from typing import Any
 from pipeline.errors import ModelError
 
 HELD_OUT_PERCENT = 20
+HELD_OUT_MANIFEST = "heldout_ids.txt"
 RELEVANCE = "relevance"
+ANALYST_ORIGIN = "analyst"
 
 
 @dataclass(frozen=True, slots=True)
 class Example:
-    """One labelled headline and paragraph."""
+    """One labelled headline and paragraph (or one article an analyst labelled)."""
 
     example_id: str
     language: str
@@ -29,24 +35,55 @@ class Example:
     text: str
     labels: dict[str, float] = field(default_factory=dict)
     origin: str = ""
+    group: str = ""
 
     @property
     def document(self) -> str:
         """The text a model sees: headline, then body."""
         return f"{self.title}\n{self.text}"
 
+    @property
+    def story(self) -> str:
+        """The story group that decides the split (the example's own id when ungrouped)."""
+        return self.group or self.example_id
 
-def is_held_out(example_id: str) -> bool:
-    """Tell whether an example belongs to the fixed held-out test split."""
-    digest = hashlib.sha256(example_id.encode("utf-8")).digest()
+    @property
+    def is_analyst(self) -> bool:
+        """Analyst corrections from the store are training data, never held out."""
+        return self.origin == ANALYST_ORIGIN
+
+
+def is_held_out(story: str) -> bool:
+    """Tell whether a story group (or an ungrouped example id) belongs to the held-out split."""
+    digest = hashlib.sha256(story.encode("utf-8")).digest()
     return int.from_bytes(digest[:4], "big") % 100 < HELD_OUT_PERCENT
 
 
 def split_examples(examples: Sequence[Example]) -> tuple[list[Example], list[Example]]:
-    """Return (train, held_out)."""
-    train = [e for e in examples if not is_held_out(e.example_id)]
-    held = [e for e in examples if is_held_out(e.example_id)]
-    return train, held
+    """Return (train, held_out); analyst examples always train."""
+    held = [e for e in examples if not e.is_analyst and is_held_out(e.story)]
+    held_ids = {e.example_id for e in held}
+    return [e for e in examples if e.example_id not in held_ids], held
+
+
+def held_out_ids(examples: Sequence[Example]) -> list[str]:
+    """Return the sorted ids of the held-out examples (what the manifest records)."""
+    return sorted(e.example_id for e in split_examples(examples)[1])
+
+
+def read_manifest(folder: Path) -> list[str]:
+    """Read ``heldout_ids.txt`` (one id a line); an absent file reads as empty."""
+    path = folder / HELD_OUT_MANIFEST
+    if not path.is_file():
+        return []
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def write_manifest(folder: Path, examples: Sequence[Example]) -> Path:
+    """Record which examples the split rule holds out, so a test can catch any drift."""
+    path = folder / HELD_OUT_MANIFEST
+    path.write_text("".join(f"{i}\n" for i in held_out_ids(examples)), encoding="utf-8")
+    return path
 
 
 def load_examples(paths: Iterable[Path]) -> list[Example]:
@@ -110,6 +147,7 @@ def _parse_example(line: str, where: str) -> Example:
         text=str(record["text"]),
         labels=values,
         origin=where,
+        group=str(record.get("group") or ""),
     )
 
 

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import tempfile
+import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -65,9 +66,9 @@ def manifest_path(csv_path: Path) -> Path:
 def write_snapshot(csv_path: Path, frame: pd.DataFrame, info: dict[str, Any]) -> Path:
     """Write the CSV and its manifest atomically; return the manifest's path."""
     csv_path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic(csv_path, frame_to_csv(frame))
+    write_bytes_atomic(csv_path, frame_to_csv(frame))
     target = manifest_path(csv_path)
-    _atomic(target, manifest_json(info))
+    write_bytes_atomic(target, manifest_json(info))
     return target
 
 
@@ -76,7 +77,18 @@ def manifest_json(info: dict[str, Any]) -> bytes:
     return (json.dumps(info, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
 
 
-def _atomic(path: Path, data: bytes) -> None:
+def snapshot_zip(csv_name: str, csv_data: bytes, manifest_data: bytes) -> bytes:
+    """One zip holding a snapshot's CSV and, beside it, its ``.manifest.json``."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(csv_name, csv_data)
+        archive.writestr(manifest_path(Path(csv_name)).name, manifest_data)
+    return buffer.getvalue()
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write a file under a temporary name in its folder, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -1,7 +1,9 @@
 """Build, save and load one signal's model: a scikit-learn Pipeline of TF-IDF and a linear head.
 
-Artefacts are skops files (never pickle) with a JSON model card beside them. Loading accepts only
-the scikit-learn and numpy types this module builds, so a tampered file cannot run code.
+Artefacts are skops files (never pickle) with a JSON model card beside them and a ``CURRENT``
+pointer naming the version in use. Loading accepts only the exact types this module builds
+(``TRUSTED_TYPES``), so a tampered file cannot run code; every failure is a ``ModelError`` that
+says how to retrain.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,13 +24,26 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
+from skops.io.exceptions import UntrustedTypesFoundException
 
 from pipeline.errors import ModelError
+from pipeline.fastpath import is_supported
 
 CURRENT_POINTER = "CURRENT"
 RETRAIN_HINT = "retrain with `policy-risk train` (see docs/model.md)"
-_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.sparse.")
-_TRUSTED_EXTRA = {"numpy.float64", "numpy.int64", "numpy.dtype", "numpy.ndarray"}
+# Types skops does not trust by default but our pipelines legitimately contain. Nothing else is
+# accepted: no prefixes, no builtins, no functions but our own text preprocessor.
+TRUSTED_TYPES = frozenset(
+    {
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "pipeline.features.MassScaler",
+        "pipeline.features.fold_text",
+        "pipeline.features.token_char_grams",
+    }
+)
+_HEADS = (CalibratedClassifierCV, LogisticRegression)
+ARTEFACT_MODE = 0o644
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,51 +61,107 @@ class SignalModel:
         """Models trained on the same fitted vectoriser share this id and one transform."""
         return str(self.card.get("features_id", self.version))
 
-
-def build_vectorizer(max_features: int = 40_000) -> TfidfVectorizer:
-    """Word uni- and bigrams, accents folded so Spanish with or without accents matches."""
-    return TfidfVectorizer(
-        lowercase=True,
-        strip_accents="unicode",
-        ngram_range=(1, 2),
-        min_df=2,
-        max_df=0.9,
-        sublinear_tf=True,
-        max_features=max_features,
-        dtype=np.float32,
-    )
+    @property
+    def vectoriser(self) -> Any:
+        """The fitted text -> features step."""
+        return self.pipeline.named_steps["features"]
 
 
-def build_head(kind: str, c: float = 4.0) -> Any:
-    """Return the linear head: a calibrated classifier for risks, a 3-class one for tone."""
-    base = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
+def build_head(kind: str, c: float, splits: Sequence[Any] | int = 5) -> Any:
+    """Return the linear head: calibrated probabilities for risks, three classes for tone.
+
+    Risk heads are sigmoid-calibrated on grouped folds (``splits``), so a story's translation
+    never calibrates its own prediction. Tone is the difference P(cooperative) - P(conflictual)
+    of a three-class model, which stays in [-1, 1] by construction.
+    """
+    base = LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
     if kind == "tone":
         return base
-    return CalibratedClassifierCV(base, method="sigmoid", cv=5)
+    return CalibratedClassifierCV(base, method="sigmoid", cv=splits)
+
+
+def tone_from_proba(proba: np.ndarray, classes: Sequence[Any]) -> np.ndarray:
+    """Return P(+1) - P(-1): the tone scale from three-class probabilities."""
+    labels = list(classes)
+    up = proba[:, labels.index(1)] if 1 in labels else np.zeros(len(proba))
+    down = proba[:, labels.index(-1)] if -1 in labels else np.zeros(len(proba))
+    return np.asarray(up - down, dtype=np.float64)
 
 
 def predict_values(model: SignalModel, features: Any) -> np.ndarray:
     """Turn head outputs into the signal's scale: probability 0..1, or tone -1..1."""
     head = model.pipeline.named_steps["head"]
     proba = head.predict_proba(features)
-    classes = list(head.classes_)
     if model.kind == "tone":
-        up = proba[:, classes.index(1)] if 1 in classes else 0.0
-        down = proba[:, classes.index(-1)] if -1 in classes else 0.0
-        return np.asarray(up - down, dtype=np.float64)
-    return np.asarray(proba[:, classes.index(1)], dtype=np.float64)
+        return tone_from_proba(proba, head.classes_)
+    return np.asarray(proba[:, list(head.classes_).index(1)], dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class LinearHead:
+    """A fitted head as plain arrays: ``decisions = X @ coef.T + intercept``, then its link.
+
+    Lets scoring compute decisions from parts (``FastFeatures.decisions``) without building the
+    character features; ``values`` reproduces the head's ``predict_proba`` exactly (tested).
+    ``link`` is ``calibrated`` (mean over folds of sigmoid(-(a * d + b))), ``softmax`` or
+    ``logistic``.
+    """
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    link: str
+    classes: tuple[Any, ...]
+    a: np.ndarray
+    b: np.ndarray
+
+    def values(self, decisions: np.ndarray, kind: str) -> np.ndarray:
+        """Turn decisions into the signal's scale (probability 0..1, or tone -1..1)."""
+        if self.link == "calibrated":
+            positive = 1.0 / (1.0 + np.exp(self.a * decisions + self.b))
+            return np.asarray(positive.mean(axis=1), dtype=np.float64)
+        if self.link == "softmax":
+            shifted = np.exp(decisions - decisions.max(axis=1, keepdims=True))
+            proba = shifted / shifted.sum(axis=1, keepdims=True)
+        else:
+            up = 1.0 / (1.0 + np.exp(-decisions[:, 0]))
+            proba = np.column_stack([1.0 - up, up])
+        if kind == "tone":
+            return tone_from_proba(proba, self.classes)
+        return np.asarray(proba[:, list(self.classes).index(1)], dtype=np.float64)
+
+
+def linear_head(model: SignalModel) -> LinearHead | None:
+    """Return the head as arrays, or None for a head this module does not know."""
+    head = model.pipeline.named_steps["head"]
+    none = np.zeros(0)
+    if isinstance(head, CalibratedClassifierCV) and head.method == "sigmoid":
+        folds = head.calibrated_classifiers_
+        if any(len(f.calibrators) != 1 for f in folds):
+            return None
+        return LinearHead(
+            np.vstack([f.estimator.coef_[0] for f in folds]),
+            np.array([f.estimator.intercept_[0] for f in folds]),
+            "calibrated",
+            tuple(head.classes_),
+            np.array([f.calibrators[0].a_ for f in folds], dtype=np.float64),
+            np.array([f.calibrators[0].b_ for f in folds], dtype=np.float64),
+        )
+    if isinstance(head, LogisticRegression):
+        link = "softmax" if len(head.classes_) > 2 else "logistic"
+        return LinearHead(head.coef_, head.intercept_, link, tuple(head.classes_), none, none)
+    return None
 
 
 def linear_weights(model: SignalModel) -> np.ndarray:
-    """Return one weight per feature: how much a unit of that term moves the score up."""
+    """Return one weight per feature: how much a unit of that feature moves the score up."""
     head = model.pipeline.named_steps["head"]
     if isinstance(head, CalibratedClassifierCV):
         coefs = [c.estimator.coef_[0] for c in head.calibrated_classifiers_]
-        return np.asarray(np.mean(coefs, axis=0))
+        return np.asarray(np.mean(coefs, axis=0), dtype=np.float64)
     classes = list(head.classes_)
     if model.kind == "tone":
         return np.asarray(head.coef_[classes.index(1)] - head.coef_[classes.index(-1)])
-    return np.asarray(head.coef_[0])
+    return np.asarray(head.coef_[0], dtype=np.float64)
 
 
 def save_model(model: SignalModel, folder: Path) -> Path:
@@ -98,10 +170,15 @@ def save_model(model: SignalModel, folder: Path) -> Path:
     target = folder / f"{model.version}.skops"
     packed = sio.dumps(model.pipeline, compression=zipfile.ZIP_DEFLATED, compresslevel=9)
     _atomic_write(target, packed)
-    card = json.dumps(model.card, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    _atomic_write(folder / f"{model.version}.card.json", card.encode("utf-8"))
+    write_card(model, folder)
     _atomic_write(folder / CURRENT_POINTER, f"{model.version}\n".encode())
     return target
+
+
+def write_card(model: SignalModel, folder: Path) -> None:
+    """(Re)write the model card, e.g. after measuring the saved file's size and load time."""
+    card = json.dumps(model.card, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    _atomic_write(folder / f"{model.version}.card.json", card.encode("utf-8"))
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -111,6 +188,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, ARTEFACT_MODE)  # mkstemp makes 0600; artefacts are shared via git
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -119,36 +197,42 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 def load_model(folder: Path, signal: str, version: str | None = None) -> SignalModel:
     """Load the current (or a named) version of a signal's model, refusing anything unexpected."""
-    version = version or _current_version(folder, signal)
+    version = version or current_version(folder, signal)
     card = _read_card(folder / f"{version}.card.json", signal)
     path = folder / f"{version}.skops"
     if not path.is_file():
         raise ModelError(f"{path}: model file for {signal} is missing; {RETRAIN_HINT}")
     _check_versions(card, path)
-    try:
-        untrusted = sio.get_untrusted_types(file=path)
-    except Exception as exc:  # skops raises many kinds on a corrupt zip
-        raise ModelError(f"{path}: model file is corrupt ({exc}); {RETRAIN_HINT}") from None
-    refused = [t for t in untrusted if not _is_trusted(t)]
-    if refused:
-        raise ModelError(
-            f"{path}: model file holds unexpected types {refused}; refusing to load it"
-        )
-    try:
-        pipeline = sio.load(path, trusted=untrusted)
-    except Exception as exc:
-        raise ModelError(f"{path}: cannot load model ({exc}); {RETRAIN_HINT}") from None
-    if not isinstance(pipeline, Pipeline) or "head" not in pipeline.named_steps:
-        raise ModelError(f"{path}: not a policy-risk model pipeline; {RETRAIN_HINT}")
+    pipeline = _load_pipeline(path)
     return SignalModel(signal, str(card.get("kind", "risk")), version, pipeline, card)
 
 
-def _current_version(folder: Path, signal: str) -> str:
+def _load_pipeline(path: Path) -> Pipeline:
+    """One pass: skops refuses any type outside its defaults and ``TRUSTED_TYPES`` itself."""
+    try:
+        pipeline = sio.load(path, trusted=sorted(TRUSTED_TYPES))
+    except UntrustedTypesFoundException as exc:
+        raise ModelError(
+            f"{path}: refusing to load a model file with unexpected types ({exc}). "
+            f"Use only models this project wrote, or {RETRAIN_HINT}"
+        ) from None
+    except Exception as exc:  # skops raises many kinds on a corrupt or truncated zip
+        raise ModelError(f"{path}: model file is corrupt ({exc}); {RETRAIN_HINT}") from None
+    steps = dict(pipeline.steps) if isinstance(pipeline, Pipeline) else {}
+    features = steps.get("features")
+    known = isinstance(features, TfidfVectorizer) or is_supported(features)
+    if not known or not isinstance(steps.get("head"), _HEADS):
+        raise ModelError(f"{path}: not a policy-risk model pipeline; {RETRAIN_HINT}")
+    return pipeline
+
+
+def current_version(folder: Path, signal: str) -> str:
+    """Return the version the ``CURRENT`` pointer names."""
     pointer = folder / CURRENT_POINTER
     if not pointer.is_file():
         raise ModelError(f"no trained model for signal {signal!r} in {folder}; {RETRAIN_HINT}")
     version = pointer.read_text(encoding="utf-8").strip()
-    if not version or "/" in version or version.startswith("."):
+    if not version or "/" in version or "\\" in version or version.startswith("."):
         raise ModelError(f"{pointer}: expected a model version name, got {version!r}")
     return version
 
@@ -172,7 +256,3 @@ def _check_versions(card: dict[str, Any], path: Path) -> None:
             f"{path}: trained with scikit-learn {trained}, but {sklearn.__version__} is "
             f"installed; {RETRAIN_HINT}"
         )
-
-
-def _is_trusted(type_name: str) -> bool:
-    return type_name in _TRUSTED_EXTRA or type_name.startswith(_TRUSTED_PREFIXES)

@@ -1,4 +1,10 @@
-"""Read-only queries for the dashboard, ``export`` and ``alerts``; aggregation happens in SQL."""
+"""Read-only queries for the dashboard, ``export`` and ``alerts``; aggregation happens in SQL.
+
+On a million articles the overview reads the pre-aggregated ``daily_signal_totals`` instead of
+joining every score to its article (issue 6); filters the totals cannot answer (a text search, a
+relevance threshold off the 0.05 grid) fall back to the detailed query, which gives the same
+numbers, only slower. See docs/storage.md.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,11 @@ import pandas as pd
 from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.sql import Select
 
-from pipeline import schema
+from pipeline import schema, totals
 from pipeline.examples import RELEVANCE
 
 a, cs = schema.articles, schema.current_scores
+dt, vt = schema.daily_signal_totals, schema.version_totals
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +73,38 @@ def daily_signal_stats(
 ) -> pd.DataFrame:
     """Per event day and signal: how many relevant articles were scored and the sum of scores."""
     flt = flt or ArticleFilter()
+    bucket = totals.threshold_bucket(flt.relevance_threshold)
+    if bucket is not None and not flt.search.strip():
+        return _frame(
+            engine, _daily_from_totals(signals, flt, bucket), ["day", "signal", "n", "total"]
+        )
+    return _frame(engine, _daily_detailed(signals, flt), ["day", "signal", "n", "total"])
+
+
+def _daily_from_totals(signals: Sequence[str], flt: ArticleFilter, bucket: int) -> Select[Any]:
+    clauses: list[Any] = [dt.c.signal.in_(list(signals)), dt.c.relevance_bucket >= bucket]
+    if flt.start:
+        clauses.append(dt.c.day >= flt.start)
+    if flt.end:
+        clauses.append(dt.c.day <= flt.end)
+    if flt.sources:
+        clauses.append(dt.c.source.in_(flt.sources))
+    if flt.languages:
+        clauses.append(dt.c.language.in_(flt.languages))
+    return (
+        select(
+            dt.c.day, dt.c.signal, func.sum(dt.c.n).label("n"), func.sum(dt.c.total).label("total")
+        )
+        .where(*clauses)
+        .group_by(dt.c.day, dt.c.signal)
+        .having(func.sum(dt.c.n) > 0)
+        .order_by(dt.c.day, dt.c.signal)
+    )
+
+
+def _daily_detailed(signals: Sequence[str], flt: ArticleFilter) -> Select[Any]:
     relevance = cs.alias("relevance")
-    stmt = (
+    return (
         select(
             a.c.event_date.label("day"),
             cs.c.signal,
@@ -82,9 +119,8 @@ def daily_signal_stats(
         .where(cs.c.signal.in_(list(signals)), *_where_article(flt))
         .where(or_(relevance.c.value.is_(None), relevance.c.value >= flt.relevance_threshold))
         .group_by(a.c.event_date, cs.c.signal)
-        .order_by(a.c.event_date)
+        .order_by(a.c.event_date, cs.c.signal)
     )
-    return _frame(engine, stmt, ["day", "signal", "n", "total"])
 
 
 def daily_volume(engine: Engine, flt: ArticleFilter | None = None) -> pd.DataFrame:
@@ -169,12 +205,18 @@ def article_detail(engine: Engine, article_id: str) -> dict[str, Any] | None:
 
 
 def store_summary(engine: Engine) -> dict[str, Any]:
-    """Counts and freshness for the dashboard header and the empty-store check."""
+    """Counts and freshness for the dashboard header and the empty-store check.
+
+    ``scored`` is the number of articles holding a current score for the most-scored signal
+    (every signal is scored in the same batch, so that is every scored article); it and
+    ``last_scored_at`` come from the small ``version_totals`` table, not a scan of the scores.
+    """
+    per_signal = select(func.sum(vt.c.n).label("n")).group_by(vt.c.signal).subquery()
     with engine.connect() as conn:
         articles = conn.execute(select(func.count()).select_from(a)).scalar_one()
-        scored = conn.execute(select(func.count(func.distinct(cs.c.article_id)))).scalar_one()
+        scored = conn.execute(select(func.max(per_signal.c.n))).scalar_one() or 0
         first, last = conn.execute(select(func.min(a.c.event_date), func.max(a.c.event_date))).one()
-        last_scored = conn.execute(select(func.max(cs.c.scored_at))).scalar_one()
+        last_scored = conn.execute(select(func.max(vt.c.last_scored_at))).scalar_one()
         last_run = (
             conn.execute(select(schema.runs).order_by(schema.runs.c.run_id.desc()).limit(1))
             .mappings()
@@ -192,24 +234,35 @@ def store_summary(engine: Engine) -> dict[str, Any]:
 
 def list_sources(engine: Engine) -> list[str]:
     """Every source name in the store, for the filter list."""
-    with engine.connect() as conn:
-        return [r[0] for r in conn.execute(select(a.c.source).distinct().order_by(a.c.source))]
+    return _distinct(engine, a.c.source)
 
 
 def list_languages(engine: Engine) -> list[str]:
     """Every language code in the store."""
+    return _distinct(engine, a.c.language)
+
+
+def _distinct(engine: Engine, column: Any) -> list[str]:
+    """Distinct values by hopping through the column's index (a loose index scan).
+
+    ``SELECT DISTINCT`` reads every row (seconds on a million articles, on each dashboard
+    render); asking the index for the next larger value costs one lookup per distinct value.
+    """
+    first = select(func.min(column).label("value")).cte("found", recursive=True)
+    following = select(func.min(column)).where(column > first.c.value).scalar_subquery()
+    found = first.union_all(select(following).where(first.c.value.is_not(None)))
+    stmt = select(found.c.value).where(found.c.value.is_not(None)).order_by(found.c.value)
     with engine.connect() as conn:
-        return [r[0] for r in conn.execute(select(a.c.language).distinct().order_by(a.c.language))]
+        return [str(value) for value in conn.execute(stmt).scalars()]
 
 
 def model_versions_in_store(engine: Engine) -> pd.DataFrame:
     """Which model versions produced the current scores, and when they last ran."""
-    stmt = select(
-        cs.c.signal,
-        cs.c.model_version,
-        func.count().label("articles"),
-        func.max(cs.c.scored_at).label("last_scored_at"),
-    ).group_by(cs.c.signal, cs.c.model_version)
+    stmt = (
+        select(vt.c.signal, vt.c.model_version, vt.c.n, vt.c.last_scored_at)
+        .where(vt.c.n > 0)
+        .order_by(vt.c.signal, vt.c.model_version)
+    )
     return _frame(engine, stmt, ["signal", "model_version", "articles", "last_scored_at"])
 
 

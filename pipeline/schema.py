@@ -3,6 +3,16 @@
 ``scores`` is append-only history: one row per article, signal, model version and content hash.
 ``current_scores`` holds the latest value per article and signal so the dashboard aggregates
 one narrow table instead of ranking the history on every read.
+
+Two derived tables keep a million-article store fast (issue 6). ``daily_signal_totals`` holds the
+overview's per-day sums, split by source, language and relevance bucket so the dashboard's
+filters can still be answered from it; ``version_totals`` counts current scores per model
+version. Both change in the same transaction as the rows they summarise (``pipeline.totals``).
+``articles.score_key`` fingerprints the model versions an article's current content was scored
+with, so finding unscored work is an index range scan instead of an anti-join over everything.
+
+These tables describe the head revision; the database gets them through the Alembic migrations
+in ``pipeline/migrations`` (``HEAD_REVISION`` must name the newest one).
 """
 
 from __future__ import annotations
@@ -22,7 +32,11 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 1
+# Kept for builds before Alembic: they compare schema_info.schema_version with their own 1,
+# so migration 0002 writes 2 there and such a build refuses the store instead of corrupting it.
+SCHEMA_VERSION = 2
+HEAD_REVISION = "0002"
+KNOWN_REVISIONS = ("0001", "0002")
 
 metadata = MetaData()
 
@@ -61,9 +75,12 @@ articles = Table(
     Column("content_hash", String(64), nullable=False),
     Column("origin", String(500), nullable=False, server_default=""),
     Column("date_flags", String(200), nullable=False, server_default=""),
+    Column("score_key", String(16), nullable=False, server_default=""),
     Index("ix_articles_event_date", "event_date"),
     Index("ix_articles_content_hash", "content_hash"),
-    Index("ix_articles_source", "source"),
+    Index("ix_articles_source_event_date", "source", "event_date"),
+    Index("ix_articles_language", "language"),
+    Index("ix_articles_score_key", "score_key", "article_id"),
 )
 
 article_sources = Table(
@@ -100,7 +117,6 @@ current_scores = Table(
     Column("confidence", String(16), nullable=False),
     Column("explanation", Text, nullable=False, server_default=""),
     Column("scored_at", DateTime(timezone=True), nullable=False),
-    Index("ix_current_scores_signal", "signal", "article_id"),
 )
 
 labels = Table(
@@ -156,4 +172,25 @@ feeds = Table(
     Column("next_attempt_at", DateTime(timezone=True)),
     Column("claimed_by", String(100)),
     Column("claimed_until", DateTime(timezone=True)),
+)
+
+daily_signal_totals = Table(
+    "daily_signal_totals",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("signal", String(40), primary_key=True),
+    Column("source", String(200), primary_key=True),
+    Column("language", String(8), primary_key=True),
+    Column("relevance_bucket", Integer, primary_key=True),
+    Column("n", Integer, nullable=False),
+    Column("total", Float, nullable=False),
+)
+
+version_totals = Table(
+    "version_totals",
+    metadata,
+    Column("signal", String(40), primary_key=True),
+    Column("model_version", String(80), primary_key=True),
+    Column("n", Integer, nullable=False),
+    Column("last_scored_at", DateTime(timezone=True), nullable=False),
 )

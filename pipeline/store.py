@@ -2,28 +2,48 @@
 
 The same input written twice changes nothing: articles are keyed by a stable id and by their
 content hash, raw payloads by origin and payload hash, scores by model version and content.
+Two workers writing at once cannot duplicate anything either (issue 6): every insert is an
+``INSERT ... ON CONFLICT``, and writes that decide from what they read (dedup by content, the
+derived totals) run under the store's write lock (``pipeline.engine.write``). A batch is one
+transaction, so a worker killed mid-batch leaves nothing of it behind. Scores live in
+``pipeline.scorestore`` and are re-exported here.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from hashlib import sha256
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 
-from pipeline import schema
+from pipeline import db, schema, totals
+from pipeline.engine import WRITE_LOCK, insert_for, make_engine, safe_url, write
 from pipeline.errors import StoreError
-from pipeline.records import Article, RawItem, Score
+from pipeline.records import Article, RawItem
+from pipeline.scorestore import articles_to_score, save_scores
 
 log = logging.getLogger(__name__)
 _CHUNK = 500
+__all__ = [
+    "UpsertResult",
+    "articles_to_score",
+    "finish_run",
+    "now_utc",
+    "open_store",
+    "record_source_error",
+    "save_label",
+    "save_raw_items",
+    "save_scores",
+    "start_run",
+    "upsert_articles",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,65 +57,21 @@ class UpsertResult:
 
 
 def open_store(url: str, *, create: bool = True) -> Engine:
-    """Connect to the store, creating the schema on first use and refusing unknown schemas."""
-    engine = _make_engine(url)
+    """Connect to the store; create the schema in an empty database, refuse foreign revisions.
+
+    ``create=False`` (the dashboard) never creates anything. A store at an older revision is
+    refused either way, with the ``policy-risk db upgrade`` command in the message.
+    """
+    engine = make_engine(url)
     try:
-        with engine.begin() as conn:
-            if create:
-                schema.metadata.create_all(conn)
-            _check_version(conn, url)
-    except OperationalError as exc:
-        raise StoreError(f"cannot open database {_safe_url(url)}: {exc.orig}") from None
+        db.ensure_schema(engine, url, create=create)
+    except DBAPIError as exc:
+        engine.dispose()
+        raise StoreError(f"cannot open database {safe_url(url)}: {exc.orig}") from None
+    except StoreError:
+        engine.dispose()
+        raise
     return engine
-
-
-def _make_engine(url: str) -> Engine:
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
-    except (SQLAlchemyError, ImportError, ValueError) as exc:
-        raise StoreError(f"invalid database URL {_safe_url(url)}: {exc}") from None
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def _check_version(conn: Connection, url: str) -> None:
-    row = conn.execute(
-        select(schema.schema_info.c.value).where(schema.schema_info.c.key == "schema_version")
-    ).first()
-    if row is None:
-        conn.execute(
-            insert(schema.schema_info).values(
-                key="schema_version", value=str(schema.SCHEMA_VERSION)
-            )
-        )
-        return
-    if int(row[0]) > schema.SCHEMA_VERSION:
-        raise StoreError(
-            f"database {_safe_url(url)} is at schema version {row[0]}, newer than this program "
-            f"knows ({schema.SCHEMA_VERSION}); upgrade policy-risk-monitor before writing to it"
-        )
-
-
-def _safe_url(url: str) -> str:
-    """Hide a password in a database URL before it reaches a message."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
-    return url
 
 
 def now_utc() -> datetime:
@@ -105,16 +81,18 @@ def now_utc() -> datetime:
 
 def save_raw_items(engine: Engine, items: Sequence[RawItem]) -> int:
     """Store payloads exactly as received, before parsing, so they can be re-processed later."""
-    rows = [_raw_row(item) for item in items]
+    rows = list({(r["origin"], r["payload_hash"]): r for r in map(_raw_row, items)}.values())
     if not rows:
         return 0
-    with engine.begin() as conn:
-        known = _existing_pairs(conn, rows)
-        fresh = [r for r in rows if (r["origin"], r["payload_hash"]) not in known]
-        unique = list({(r["origin"], r["payload_hash"]): r for r in fresh}.values())
-        if unique:
-            conn.execute(insert(schema.raw_items), unique)
-    return len(unique)
+
+    def work(conn: Connection) -> int:
+        t = schema.raw_items
+        stmt = insert_for(conn, t).on_conflict_do_nothing(
+            index_elements=[t.c.origin, t.c.payload_hash]
+        )
+        return len(conn.execute(stmt.returning(t.c.raw_id), rows).all())
+
+    return write(engine, work)
 
 
 def _raw_row(item: RawItem) -> dict[str, Any]:
@@ -132,8 +110,6 @@ def _raw_row(item: RawItem) -> dict[str, Any]:
         ensure_ascii=False,
         sort_keys=True,
     )
-    from hashlib import sha256
-
     return {
         "origin": item.origin,
         "source": item.source,
@@ -143,47 +119,38 @@ def _raw_row(item: RawItem) -> dict[str, Any]:
     }
 
 
-def _existing_pairs(conn: Connection, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
-    found: set[tuple[str, str]] = set()
-    hashes = sorted({r["payload_hash"] for r in rows})
-    for start in range(0, len(hashes), _CHUNK):
-        chunk = hashes[start : start + _CHUNK]
-        stmt = select(schema.raw_items.c.origin, schema.raw_items.c.payload_hash).where(
-            schema.raw_items.c.payload_hash.in_(chunk)
-        )
-        found.update((o, h) for o, h in conn.execute(stmt))
-    return found
-
-
 def upsert_articles(engine: Engine, batch: Sequence[Article]) -> UpsertResult:
     """Insert new articles, update changed ones, and keep every source that carried each story."""
     if not batch:
         return UpsertResult()
-    with engine.begin() as conn:
-        by_id = _existing_by_id(conn, [a.article_id for a in batch])
-        by_hash = _existing_by_hash(conn, [a.content_hash for a in batch])
-        added, updated, unchanged, duplicates = [], [], 0, 0
-        sources: list[dict[str, Any]] = []
-        seen_ids: dict[str, str] = {}
-        for article in batch:
-            target = _target_id(article, by_id, by_hash, seen_ids)
-            sources.append(_source_row(target, article))
-            if target != article.article_id or article.article_id in seen_ids:
-                duplicates += 1
-            elif article.article_id in by_id:
-                if by_id[article.article_id] == article.content_hash:
-                    unchanged += 1
-                else:
-                    updated.append(article)
+    return write(engine, lambda conn: _upsert(conn, batch), lock=WRITE_LOCK)
+
+
+def _upsert(conn: Connection, batch: Sequence[Article]) -> UpsertResult:
+    by_id = _existing_by_id(conn, [a.article_id for a in batch])
+    by_hash = _existing_by_hash(conn, [a.content_hash for a in batch])
+    added: list[Article] = []
+    updated: dict[str, Article] = {}
+    unchanged = duplicates = 0
+    sources: list[dict[str, Any]] = []
+    seen_ids: dict[str, str] = {}
+    for article in batch:
+        target = _target_id(article, by_id, by_hash, seen_ids)
+        sources.append(_source_row(target, article))
+        if target != article.article_id or article.article_id in seen_ids:
+            duplicates += 1
+        elif article.article_id in by_id:
+            if by_id[article.article_id] == article.content_hash:
+                unchanged += 1
             else:
-                added.append(article)
-            seen_ids.setdefault(article.article_id, article.content_hash)
-            by_hash.setdefault(article.content_hash, target)
-        if added:
-            conn.execute(insert(schema.articles), [_article_row(a) for a in added])
-        for article in updated:
-            _update_article(conn, article)
-        _add_sources(conn, sources)
+                updated[article.article_id] = article
+        else:
+            added.append(article)
+        seen_ids.setdefault(article.article_id, article.content_hash)
+        by_hash.setdefault(article.content_hash, target)
+    _insert_articles(conn, added)
+    _update_articles(conn, list(updated.values()))
+    _add_sources(conn, sources)
     return UpsertResult(len(added), len(updated), unchanged, duplicates)
 
 
@@ -210,8 +177,10 @@ def _existing_by_hash(conn: Connection, hashes: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     unique = sorted(set(hashes))
     for start in range(0, len(unique), _CHUNK):
-        stmt = select(schema.articles.c.content_hash, schema.articles.c.article_id).where(
-            schema.articles.c.content_hash.in_(unique[start : start + _CHUNK])
+        stmt = (
+            select(schema.articles.c.content_hash, schema.articles.c.article_id)
+            .where(schema.articles.c.content_hash.in_(unique[start : start + _CHUNK]))
+            .order_by(schema.articles.c.article_id)
         )
         for content, article_id in conn.execute(stmt):
             found.setdefault(content, article_id)
@@ -236,16 +205,41 @@ def _article_row(article: Article) -> dict[str, Any]:
     }
 
 
-def _update_article(conn: Connection, article: Article) -> None:
-    row = _article_row(article)
-    for key in ("article_id", "ingested_at"):
-        row.pop(key)
-    row["updated_at"] = now_utc()
-    conn.execute(
-        update(schema.articles)
-        .where(schema.articles.c.article_id == article.article_id)
-        .values(**row)
+def _insert_articles(conn: Connection, added: list[Article]) -> None:
+    if added:
+        t = schema.articles
+        stmt = insert_for(conn, t).on_conflict_do_nothing(index_elements=[t.c.article_id])
+        conn.execute(stmt, [_article_row(a) for a in sorted(added, key=lambda a: a.article_id)])
+
+
+def _update_articles(conn: Connection, changed: list[Article]) -> None:
+    """Rewrite changed articles and move their score totals to the new day, source or language.
+
+    The new content has no scores yet: its score key goes back to '' so it is scored again,
+    while its old scores keep counting until the new ones replace them.
+    """
+    if not changed:
+        return
+    before = totals.load_state(conn, [a.article_id for a in changed])
+    stamp = now_utc()
+    for article in sorted(changed, key=lambda a: a.article_id):
+        row = _article_row(article)
+        for key in ("article_id", "ingested_at"):
+            row.pop(key)
+        row.update(updated_at=stamp, score_key="")
+        conn.execute(
+            update(schema.articles)
+            .where(schema.articles.c.article_id == article.article_id)
+            .values(**row)
+        )
+    after = totals.State(
+        {
+            a.article_id: totals.Facts(a.event_date, a.source, a.language, a.content_hash)
+            for a in changed
+        },
+        before.current,
     )
+    totals.apply(conn, before, after)
 
 
 def _source_row(article_id: str, article: Article) -> dict[str, Any]:
@@ -259,162 +253,69 @@ def _source_row(article_id: str, article: Article) -> dict[str, Any]:
 
 
 def _add_sources(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    unique = list({(r["article_id"], r["source"]): r for r in rows}.values())
-    known: set[tuple[str, str]] = set()
-    ids = sorted({r["article_id"] for r in unique})
-    for start in range(0, len(ids), _CHUNK):
-        stmt = select(schema.article_sources.c.article_id, schema.article_sources.c.source).where(
-            schema.article_sources.c.article_id.in_(ids[start : start + _CHUNK])
+    unique = {(r["article_id"], r["source"]): r for r in rows}
+    if unique:
+        t = schema.article_sources
+        stmt = insert_for(conn, t).on_conflict_do_nothing(
+            index_elements=[t.c.article_id, t.c.source]
         )
-        known.update((a, s) for a, s in conn.execute(stmt))
-    fresh = [r for r in unique if (r["article_id"], r["source"]) not in known]
-    if fresh:
-        conn.execute(insert(schema.article_sources), fresh)
-
-
-def articles_to_score(engine: Engine, versions: dict[str, str], limit: int = 5000) -> list[Article]:
-    """Return articles lacking a current score from the given model version for some signal."""
-    a, cs = schema.articles, schema.current_scores
-    stale = None
-    for signal, version in versions.items():
-        scored = (
-            select(cs.c.article_id)
-            .where(cs.c.signal == signal)
-            .where(cs.c.model_version == version)
-            .where(cs.c.article_id == a.c.article_id)
-            .where(cs.c.content_hash == a.c.content_hash)
-        )
-        clause = ~scored.exists()
-        stale = clause if stale is None else (stale | clause)
-    stmt = select(a).order_by(a.c.article_id).limit(limit)
-    if stale is not None:
-        stmt = stmt.where(stale)
-    with engine.connect() as conn:
-        return [_article_from_row(row._mapping) for row in conn.execute(stmt)]
-
-
-def _article_from_row(row: Any) -> Article:
-    return Article(
-        article_id=row["article_id"],
-        title=row["title"],
-        text=row["text"],
-        source=row["source"],
-        language=row["language"],
-        url=row["url"],
-        page_date=row["page_date"],
-        event_date=row["event_date"],
-        ingested_at=row["ingested_at"],
-        content_hash=row["content_hash"],
-        origin=row["origin"],
-        date_flags=tuple(f for f in (row["date_flags"] or "").split(",") if f),
-    )
-
-
-def save_scores(engine: Engine, batch: Sequence[Score], hashes: dict[str, str]) -> int:
-    """Append scores to the history and make them the current value, in one transaction."""
-    if not batch:
-        return 0
-    rows = [_score_row(s, hashes[s.article_id]) for s in batch]
-    with engine.begin() as conn:
-        _insert_missing_history(conn, rows)
-        keys = [(r["article_id"], r["signal"]) for r in rows]
-        _delete_current(conn, keys)
-        conn.execute(insert(schema.current_scores), rows)
-    return len(rows)
-
-
-def _score_row(score: Score, content: str) -> dict[str, Any]:
-    return {
-        "article_id": score.article_id,
-        "signal": score.signal,
-        "model_version": score.model_version,
-        "content_hash": content,
-        "value": float(score.value),
-        "confidence": score.confidence,
-        "explanation": score.explanation,
-        "scored_at": score.scored_at,
-    }
-
-
-def _insert_missing_history(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    s = schema.scores
-    ids = sorted({r["article_id"] for r in rows})
-    known: set[tuple[str, str, str, str]] = set()
-    for start in range(0, len(ids), _CHUNK):
-        stmt = select(s.c.article_id, s.c.signal, s.c.model_version, s.c.content_hash).where(
-            s.c.article_id.in_(ids[start : start + _CHUNK])
-        )
-        known.update(tuple(r) for r in conn.execute(stmt))
-    key = ("article_id", "signal", "model_version", "content_hash")
-    fresh = [r for r in rows if tuple(r[k] for k in key) not in known]
-    if fresh:
-        conn.execute(insert(s), fresh)
-
-
-def _delete_current(conn: Connection, keys: Iterable[tuple[str, str]]) -> None:
-    cs = schema.current_scores
-    by_signal: dict[str, list[str]] = {}
-    for article_id, signal in keys:
-        by_signal.setdefault(signal, []).append(article_id)
-    for signal, ids in by_signal.items():
-        for start in range(0, len(ids), _CHUNK):
-            conn.execute(
-                cs.delete()
-                .where(cs.c.signal == signal)
-                .where(cs.c.article_id.in_(ids[start : start + _CHUNK]))
-            )
+        conn.execute(stmt, [unique[k] for k in sorted(unique)])
 
 
 def start_run(engine: Engine) -> int:
     """Record the start of a pipeline run and return its id."""
-    with engine.begin() as conn:
+
+    def work(conn: Connection) -> int:
         result = conn.execute(insert(schema.runs).values(started_at=now_utc(), status="running"))
         return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    return write(engine, work)
 
 
 def record_source_error(engine: Engine, run_id: int, source: str, message: str) -> None:
     """Keep one source's failure with the run, so the summary and dashboard can show it."""
-    with engine.begin() as conn:
-        conn.execute(
-            insert(schema.run_errors).values(
-                run_id=run_id, source=source, message=message[:2000], recorded_at=now_utc()
-            )
-        )
+    row = {"run_id": run_id, "source": source, "message": message[:2000], "recorded_at": now_utc()}
+    write(engine, lambda conn: conn.execute(insert(schema.run_errors).values(**row)))
 
 
 def finish_run(engine: Engine, run_id: int, status: str, counts: dict[str, int]) -> None:
     """Close a run with its status and counts."""
-    with engine.begin() as conn:
-        conn.execute(
-            update(schema.runs)
-            .where(schema.runs.c.run_id == run_id)
-            .values(finished_at=now_utc(), status=status, **counts)
-        )
+    stmt = (
+        update(schema.runs)
+        .where(schema.runs.c.run_id == run_id)
+        .values(finished_at=now_utc(), status=status, **counts)
+    )
+    write(engine, lambda conn: conn.execute(stmt))
 
 
 def save_label(
     engine: Engine, article_id: str, signal: str, new_value: float, labelled_by: str
 ) -> None:
     """Store an analyst's label correction with who, when and the value it replaces."""
+    write(engine, lambda conn: _save_label(conn, article_id, signal, new_value, labelled_by))
+
+
+def _save_label(
+    conn: Connection, article_id: str, signal: str, new_value: float, labelled_by: str
+) -> None:
     cs = schema.current_scores
-    with engine.begin() as conn:
-        exists = conn.execute(
-            select(func.count())
-            .select_from(schema.articles)
-            .where(schema.articles.c.article_id == article_id)
-        ).scalar_one()
-        if not exists:
-            raise StoreError(f"no article with id {article_id!r}")
-        old = conn.execute(
-            select(cs.c.value).where(cs.c.article_id == article_id).where(cs.c.signal == signal)
-        ).scalar_one_or_none()
-        conn.execute(
-            insert(schema.labels).values(
-                article_id=article_id,
-                signal=signal,
-                old_value=old,
-                new_value=float(new_value),
-                labelled_by=labelled_by[:100] or "analyst",
-                labelled_at=now_utc(),
-            )
+    exists = conn.execute(
+        select(func.count())
+        .select_from(schema.articles)
+        .where(schema.articles.c.article_id == article_id)
+    ).scalar_one()
+    if not exists:
+        raise StoreError(f"no article with id {article_id!r}")
+    old = conn.execute(
+        select(cs.c.value).where(cs.c.article_id == article_id).where(cs.c.signal == signal)
+    ).scalar_one_or_none()
+    conn.execute(
+        insert(schema.labels).values(
+            article_id=article_id,
+            signal=signal,
+            old_value=old,
+            new_value=float(new_value),
+            labelled_by=labelled_by[:100] or "analyst",
+            labelled_at=now_utc(),
         )
+    )

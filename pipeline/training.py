@@ -1,7 +1,10 @@
-"""Train every signal's model from the labelled examples, measure it, and save it with its card.
+"""Train every signal's model from the labelled examples (and analyst labels), measure it, save it.
 
-Cross-validation runs on the training split only, refitting the vectoriser in each fold; the
-held-out split is scored once, at the end, for the card and ``policy-risk evaluate``.
+One vectoriser is fitted on the training split and shared by every head, so scoring tokenises
+each article once whatever the number of signals. Regularisation is tuned per head by grouped CV
+on the training split (``pipeline.crossval``); the held-out split is scored once, at the end, for
+the card. Signals come from the config: a new ``signals.<name>`` with ``kind`` and ``examples``
+trains with no code change.
 """
 
 from __future__ import annotations
@@ -9,25 +12,25 @@ from __future__ import annotations
 import hashlib
 import logging
 import platform
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import sklearn
 import skops
-from scipy.stats import spearmanr
-from sklearn.base import clone
-from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline
 
 from pipeline.config import Config
+from pipeline.crossval import Rows, Tuning, augment, grouped_folds, metrics_for, tune
 from pipeline.errors import ModelError
 from pipeline.examples import RELEVANCE, Example, split_examples
-from pipeline.model import SignalModel, build_head, build_vectorizer, predict_values, save_model
-from pipeline.scoring import model_folder
+from pipeline.features import build_features, compact, word_part
+from pipeline.model import SignalModel, build_head, load_model, predict_values, save_model
+from pipeline.model import write_card as rewrite_card
 
 log = logging.getLogger(__name__)
 MIN_PER_CLASS = 5
@@ -42,11 +45,18 @@ class SignalTask:
     positive_from: float
 
 
-def compact_vectoriser(vectoriser: Any) -> None:
-    """Shrink what skops writes: numpy ints in the vocabulary become one file each, and
-    ``stop_words_`` (the pruned terms) is only kept for introspection."""
-    vectoriser.stop_words_ = None
-    vectoriser.vocabulary_ = {str(k): int(v) for k, v in vectoriser.vocabulary_.items()}
+@dataclass(frozen=True, slots=True)
+class TrainSettings:
+    """Knobs of a training run; tests shrink the grid and the vocabulary to stay fast."""
+
+    c_grid: tuple[float, ...] = (4.0, 8.0, 16.0, 32.0, 64.0)
+    folds: int = 5
+    padded_copies: int = 1
+    max_features: int = 40_000
+    chars: bool = True
+    seed: int = 0
+    cross_validate: bool = True  # False: no tuning (quick in-memory refits), C from fixed_c
+    fixed_c: tuple[tuple[str, float], ...] = ()  # signal -> C when not cross-validating
 
 
 def tasks_for(config: Config) -> list[SignalTask]:
@@ -62,51 +72,93 @@ def target_of(task: SignalTask, value: float) -> int:
     return int(value >= task.positive_from)
 
 
-def train_all(config: Config, examples: Sequence[Example]) -> list[SignalModel]:
-    """Fit one shared vectoriser and one head per signal; save each model and return them."""
+def rows_for(task: SignalTask, examples: Sequence[Example]) -> Rows:
+    """Collect one signal's labelled rows."""
+    chosen = [e for e in examples if task.signal in e.labels]
+    labels = np.array([e.labels[task.signal] for e in chosen], dtype=np.float64)
+    targets = np.array([target_of(task, v) for v in labels], dtype=np.int64)
+    return Rows([e.document for e in chosen], targets, labels, [e.story for e in chosen], task.kind)
+
+
+def train_all(
+    config: Config,
+    examples: Sequence[Example],
+    settings: TrainSettings | None = None,
+    *,
+    save: bool = True,
+) -> list[SignalModel]:
+    """Fit the shared vectoriser and one tuned head per signal; save each model and return them."""
+    settings = settings or TrainSettings()
     train, held_out = split_examples(examples)
-    vectoriser = build_vectorizer().fit([e.document for e in train])
-    compact_vectoriser(vectoriser)
+    vectoriser = build_features(settings.max_features, settings.chars)
+    vectoriser.fit([e.document for e in train])
+    compact(vectoriser)
     features_id = _hash_texts(sorted(e.example_id for e in train))[:12]
     trained_at = datetime.now(UTC)
     models = []
     for task in tasks_for(config):
-        rows = [e for e in train if task.signal in e.labels]
-        if not rows:
+        rows = rows_for(task, train)
+        if not len(rows.targets):
             if task.signal == RELEVANCE:
                 continue
             raise ModelError(f"no labelled examples carry a label for signal {task.signal!r}")
-        model = _fit_task(task, rows, held_out, vectoriser, features_id, trained_at)
-        save_model(model, model_folder(config, task.signal))
+        _check_classes(task, rows.targets)
+        model = _fit_task(task, rows, vectoriser, settings, (features_id, trained_at))
+        _score_held_out(model, task, held_out)
+        model.card["n_analyst"] = sum(e.is_analyst and task.signal in e.labels for e in train)
+        if save:
+            _save_and_measure(model, config)
         models.append(model)
-        log.info("trained %s: %s", model.version, model.card["metrics_cv"])
+        log.info("trained %s: cv %s", model.version, model.card["metrics_cv"])
     return models
 
 
 def _fit_task(
     task: SignalTask,
-    rows: list[Example],
-    held_out: list[Example],
+    rows: Rows,
     vectoriser: Any,
-    features_id: str,
-    trained_at: datetime,
+    settings: TrainSettings,
+    stamp: tuple[str, datetime],
 ) -> SignalModel:
-    docs = [e.document for e in rows]
-    y = np.array([target_of(task, e.labels[task.signal]) for e in rows])
-    _check_classes(task, y)
-    cv_metrics = cross_validate(task, docs, y, [e.labels[task.signal] for e in rows])
-    head = build_head(task.kind).fit(vectoriser.transform(docs), y)
+    if settings.cross_validate:
+        tuning = tune(rows, settings)
+    else:
+        tuning = Tuning(dict(settings.fixed_c).get(task.signal, settings.c_grid[0]), {}, {}, {})
+    fit_rows = augment(rows, settings.padded_copies, settings.seed)
+    calibration = grouped_folds(fit_rows, settings.folds, settings.seed)
+    head = build_head(task.kind, tuning.c, calibration)
+    head.fit(vectoriser.transform(fit_rows.documents), fit_rows.targets)
     pipeline = Pipeline([("features", vectoriser), ("head", head)])
-    data_hash = _hash_texts(f"{e.example_id}|{e.labels[task.signal]}|{e.document}" for e in rows)
-    version = f"{task.signal}-{trained_at:%Y%m%d}-{data_hash[:8]}"
-    card = _card(task, version, data_hash, features_id, trained_at, rows, cv_metrics)
-    model = SignalModel(task.signal, task.kind, version, pipeline, card)
-    held = [e for e in held_out if task.signal in e.labels]
-    if held:
-        values = predict_values(model, vectoriser.transform([e.document for e in held]))
-        card["metrics_held_out"] = metrics_for(task, values, [e.labels[task.signal] for e in held])
-        card["n_held_out"] = len(held)
-    return model
+    data_hash = _hash_texts(
+        [f"{d}|{v}" for d, v in zip(rows.documents, rows.labels.tolist(), strict=True)]
+        + [repr(asdict(settings))]
+    )
+    version = f"{task.signal}-{stamp[1]:%Y%m%d}-{data_hash[:8]}"
+    card = _card(task, version, data_hash, stamp, rows, tuning, settings)
+    return SignalModel(task.signal, task.kind, version, pipeline, card)
+
+
+def _score_held_out(model: SignalModel, task: SignalTask, held_out: Sequence[Example]) -> None:
+    rows = rows_for(task, held_out)
+    if len(rows.targets):
+        values = predict_values(model, model.vectoriser.transform(rows.documents))
+        model.card["metrics_held_out"] = metrics_for(task.kind, values, rows.labels, rows.targets)
+        model.card["n_held_out"] = len(rows.targets)
+
+
+def _save_and_measure(model: SignalModel, config: Config) -> None:
+    from pipeline.scoring import model_folder
+
+    folder = model_folder(config, model.signal)
+    path = save_model(model, folder)
+    started = time.perf_counter()
+    load_model(folder, model.signal, model.version)
+    model.card["artefact"] = {
+        "bytes": path.stat().st_size,
+        "load_s": round(time.perf_counter() - started, 3),
+        "vocabulary": len(getattr(word_part(model.vectoriser), "vocabulary_", {})),
+    }
+    rewrite_card(model, folder)
 
 
 def _check_classes(task: SignalTask, y: np.ndarray) -> None:
@@ -119,76 +171,50 @@ def _check_classes(task: SignalTask, y: np.ndarray) -> None:
         )
 
 
-def cross_validate(
-    task: SignalTask, docs: list[str], y: np.ndarray, labels: Sequence[float]
-) -> dict[str, float]:
-    """Five-fold cross-validated metrics with the vectoriser refitted inside each fold."""
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
-    pipeline = Pipeline([("features", build_vectorizer()), ("head", build_head(task.kind))])
-    proba = cross_val_predict(clone(pipeline), docs, y, cv=folds, method="predict_proba")
-    classes = sorted(set(y.tolist()))
-    if task.kind == "tone":
-        up = proba[:, classes.index(1)] if 1 in classes else 0.0
-        down = proba[:, classes.index(-1)] if -1 in classes else 0.0
-        return metrics_for(task, np.asarray(up - down), labels)
-    return metrics_for(task, proba[:, classes.index(1)], labels)
-
-
-def metrics_for(task: SignalTask, values: np.ndarray, labels: Sequence[float]) -> dict[str, float]:
-    """Risk: precision, recall, F1 at 0.5 and ROC-AUC; tone: Spearman and sign accuracy."""
-    truth = np.array([target_of(task, v) for v in labels])
-    if task.kind == "tone":
-        rho = spearmanr(values, np.asarray(labels, dtype=float)).statistic
-        predicted = np.where(values > 1 / 3, 1, np.where(values < -1 / 3, -1, 0))
-        return {
-            "spearman": round(float(rho), 4),
-            "sign_accuracy": round(float(np.mean(predicted == truth)), 4),
-            "n": len(labels),
-        }
-    predicted = (values >= 0.5).astype(int)
-    auc = roc_auc_score(truth, values) if len(set(truth.tolist())) == 2 else float("nan")
-    return {
-        "precision": round(float(precision_score(truth, predicted, zero_division=0)), 4),
-        "recall": round(float(recall_score(truth, predicted, zero_division=0)), 4),
-        "f1": round(float(f1_score(truth, predicted, zero_division=0)), 4),
-        "roc_auc": round(float(auc), 4),
-        "n": len(labels),
-    }
-
-
 def _card(
     task: SignalTask,
     version: str,
     data_hash: str,
-    features_id: str,
-    trained_at: datetime,
-    rows: list[Example],
-    cv_metrics: dict[str, float],
+    stamp: tuple[str, datetime],
+    rows: Rows,
+    tuning: Tuning,
+    settings: TrainSettings,
 ) -> dict[str, Any]:
-    languages: dict[str, int] = {}
-    for e in rows:
-        languages[e.language] = languages.get(e.language, 0) + 1
     return {
         "signal": task.signal,
         "kind": task.kind,
         "version": version,
         "positive_from": task.positive_from,
-        "trained_at": trained_at.isoformat(timespec="seconds"),
+        "trained_at": stamp[1].isoformat(timespec="seconds"),
         "training_data_sha256": data_hash,
-        "features_id": features_id,
-        "n_train": len(rows),
-        "languages": languages,
-        "metrics_cv": cv_metrics,
-        "estimator": "TF-IDF word 1-2 grams + logistic regression"
-        + (
-            " (3-class, tone = P(coop) - P(conflict))"
-            if task.kind == "tone"
-            else " (sigmoid-calibrated)"
-        ),
+        "features_id": stamp[0],
+        "n_train": len(rows.targets),
+        "classes": {str(k): int(v) for k, v in _counts(rows.targets).items()},
+        "metrics_cv": tuning.metrics,
+        "metrics_cv_padded": tuning.padded,
+        "tuning": {"C": tuning.c, "mean_cv_plain_and_padded_by_C": tuning.by_c},
+        "settings": asdict(settings),
+        "estimator": _describe(task.kind),
         "sklearn_version": sklearn.__version__,
         "skops_version": skops.__version__,
+        "numpy_version": np.__version__,
         "python_version": platform.python_version(),
     }
+
+
+def _counts(values: np.ndarray) -> dict[int, int]:
+    classes, counts = np.unique(values, return_counts=True)
+    return dict(zip(classes.tolist(), counts.tolist(), strict=True))
+
+
+def _describe(kind: str) -> str:
+    words = (
+        "TF-IDF word 1-2 grams (sublinear) + hashed character 3-5 grams of the distinct tokens "
+        "(idf, over sqrt of the gram count), accent-folded; logistic regression"
+    )
+    if kind == "tone":
+        return words + " (3 classes; tone = P(cooperative) - P(conflictual))"
+    return words + " (sigmoid-calibrated on story-grouped folds)"
 
 
 def _hash_texts(parts: Any) -> str:
@@ -197,3 +223,9 @@ def _hash_texts(parts: Any) -> str:
         digest.update(part.encode("utf-8"))
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def default_example_paths(config: Config) -> list[Path]:
+    """Every labelled-examples path the config names (``models/data`` when none)."""
+    paths = sorted({s.examples for s in config.signals.values() if s.examples is not None})
+    return paths or [config.base_dir / "models" / "data"]

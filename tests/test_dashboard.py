@@ -1,33 +1,36 @@
-"""Dashboard tests with Streamlit's AppTest against a demo store built by the real pipeline."""
+"""Dashboard tests with Streamlit's AppTest against a demo store built by the real pipeline.
+
+Every page is reached through the sidebar's ``page`` radio, and every widget is driven at least
+once. Downloads are read back through the media storage AppTest keeps in memory.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import zipfile
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
+from sqlalchemy import select
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from pipeline.config import load_config
-from pipeline.run import run_pipeline
-from tests.conftest import ROOT, SMALL_SEEDS, write_config
+from pipeline import schema
+from pipeline.store import open_store
+from tests.conftest import ROOT, write_config
+from tests.demo_store import HOSTILE_TEXT, HOSTILE_TITLE, demo_config, fresh_copy
 
 DASHBOARD = str(ROOT / "dashboard.py")
+DECERT_TITLE = "Washington declares Colombia failed demonstrably in drug fight"
 
 
 @pytest.fixture(scope="module")
-def demo_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store filled from the shipped seeds plus the small test seeds, by the real pipeline."""
-    folder = tmp_path_factory.mktemp("demo")
-    extra = folder / "extra_seeds"
-    extra.mkdir()
-    for name, body in SMALL_SEEDS.items():
-        (extra / name).write_text(body, encoding="utf-8")
-    path = write_config(folder, seeds=[ROOT / "seeds", extra])
-    run_pipeline(load_config(path), include_feeds=False)
-    return path
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return demo_config(tmp_path_factory)
 
 
 class _KeptFiles(MemoryMediaFileStorage):
@@ -40,11 +43,29 @@ class _KeptFiles(MemoryMediaFileStorage):
         _KeptFiles.last = self
 
 
-@pytest.fixture
-def app(demo_config: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("POLICY_RISK_CONFIG", str(demo_config))
+def _start(config: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("POLICY_RISK_CONFIG", str(config))
     monkeypatch.setattr("streamlit.testing.v1.app_test.MemoryMediaFileStorage", _KeptFiles)
-    at = AppTest.from_file(DASHBOARD, default_timeout=30)
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def app(demo: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    return _start(demo, monkeypatch)
+
+
+def _page(at: AppTest, name: str) -> AppTest:
+    at.sidebar.radio(key="page").set_value(name).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _tab(at: AppTest, name: str) -> AppTest:
+    """Open one of the overview's lazy tabs (Signals, Why did it move?, Snapshot)."""
+    at.session_state["overview_tab"] = name
     at.run()
     assert not at.exception, at.exception
     return at
@@ -61,12 +82,46 @@ def _download(at: AppTest, key: str) -> bytes:
     return bytes(_KeptFiles.last.get_file(file_id).content)
 
 
-def test_overview_renders_charts_table_and_downloads(app: AppTest) -> None:
+def _csv(at: AppTest, key: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(_download(at, key).decode("utf-8"))))
+
+
+def _table(at: AppTest, column: str) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def _figure(at: AppTest, key: str) -> dict[str, Any]:
+    chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith(key))
+    return dict(json.loads(chart.proto.spec))
+
+
+def _articles(at: AppTest) -> pd.DataFrame:
+    return _table(at, "relevance")
+
+
+# Overview ------------------------------------------------------------------------------------
+
+
+def test_overview_renders_charts_metrics_and_downloads(app: AppTest) -> None:
     assert app.title[0].value == "Policy Risk Monitor"
     assert len(app.get("plotly_chart")) == 2
     assert int(_metric(app, "Articles stored").replace(",", "")) >= 4
-    assert len(app.dataframe[0].value) >= 4
-    assert len(app.get("download_button")) == 4
+    assert not app.get("download_button")  # lazy tabs: only the open one is drawn
+    _tab(app, "Snapshot")
+    assert len(app.get("plotly_chart")) == 1
+    keys = {b.proto.id.rsplit("-", 1)[-1] for b in app.get("download_button")}
+    assert {"download_series", "download_series_manifest", "download_series_zip"} <= keys
+
+
+def test_composite_chart_draws_threshold_volume_and_labelled_axes(app: AppTest) -> None:
+    figure = _figure(app, "composite_chart")
+    layout = figure["layout"]
+    names = {trace.get("name") for trace in figure["data"]}
+    assert {"Composite (per period)", "Composite (rolling mean)", "Relevant articles"} <= names
+    assert "Threshold crossed (alert)" in names
+    assert layout["yaxis"]["title"]["text"].startswith("Risk")
+    assert layout["yaxis2"]["title"]["text"] == "Articles per period"
+    assert any("alert threshold" in str(a.get("text")) for a in layout["annotations"])
 
 
 def test_weight_sliders_change_the_composite(app: AppTest) -> None:
@@ -83,41 +138,302 @@ def test_weight_sliders_change_the_composite(app: AppTest) -> None:
 
 def test_reset_returns_weights_to_file_values(app: AppTest) -> None:
     app.sidebar.slider(key="weight_decertification_risk").set_value(-0.5).run()
+    assert "differ from the config file" in " ".join(c.value for c in app.sidebar.caption)
     app.sidebar.button(key="reset_weights").click().run()
     assert app.sidebar.slider(key="weight_decertification_risk").value == pytest.approx(0.6)
 
 
-def test_search_filter_narrows_the_table_and_the_download(app: AppTest) -> None:
-    all_rows = len(app.dataframe[0].value)
-    app.sidebar.text_input(key="search").input("failed demonstrably").run()
-    table = app.dataframe[0].value
-    assert 1 <= len(table) < all_rows
-    assert any("failed demonstrably" in t for t in table["title"])
-    rows = list(csv.DictReader(io.StringIO(_download(app, "download_articles").decode("utf-8"))))
-    assert [r["id"] for r in rows] == table["id"].tolist()
-    assert {"decertification_risk", "cooperation_tone", "event_date", "page_date"} <= set(rows[0])
-
-
-def test_source_filter_limits_rows_to_that_source(app: AppTest) -> None:
-    app.sidebar.checkbox(key="relevant_only").uncheck().run()
-    app.sidebar.multiselect(key="sources").select("Sports Daily").run()
-    table = app.dataframe[0].value
-    assert table["source"].unique().tolist() == ["Sports Daily"]
-
-
 def test_series_download_matches_weights_in_effect(app: AppTest) -> None:
     app.sidebar.slider(key="weight_cooperation_tone").set_value(0.0).run()
-    rows = list(csv.DictReader(io.StringIO(_download(app, "download_series").decode("utf-8"))))
+    rows = _csv(_tab(app, "Snapshot"), "download_series")
+    assert rows and {"thin", "provisional", "all_articles", "sources"} <= set(rows[0])
     for row in rows:
         if row["composite"]:
             assert float(row["composite"]) == pytest.approx(float(row["decertification_risk"]))
-    manifest = _download(app, "download_series_manifest").decode("utf-8")
-    assert '"cooperation_tone": 0.0' in manifest
+    manifest = json.loads(_download(app, "download_series_manifest"))
+    assert manifest["weights"]["cooperation_tone"] == 0.0
+    assert manifest["rows"] == len(rows) and manifest["kind"] == "series"
+    archive = zipfile.ZipFile(io.BytesIO(_download(app, "download_series_zip")))
+    assert sorted(archive.namelist()) == [
+        "policy_risk_series.csv",
+        "policy_risk_series.manifest.json",
+    ]
+    assert archive.read("policy_risk_series.csv") == _download(app, "download_series")
 
 
-def test_article_detail_shows_both_dates_as_plain_text(app: AppTest) -> None:
+def test_period_switch_aggregates_the_series(app: AppTest) -> None:
+    daily = len(_csv(_tab(app, "Snapshot"), "download_series"))
+    app.sidebar.selectbox(key="period").set_value("month").run()
+    monthly = _csv(app, "download_series")
+    assert 0 < len(monthly) < daily
+    assert all(row["period"].endswith("-01") for row in monthly)
+    app.sidebar.number_input(key="window").set_value(1).run()
+    for row in _csv(app, "download_series"):
+        assert row["composite"] == row["composite_smoothed"]
+
+
+def test_share_view_normalises_by_volume_and_can_standardise(app: AppTest) -> None:
+    app.radio(key="measure").set_value("Share of articles (EPU-style)").run()
+    assert not app.exception
+    assert _figure(app, "share_chart")["layout"]["yaxis"]["title"]["text"] == "% of all articles"
+    app.checkbox(key="standardise").check().run()
+    figure = _figure(app, "share_chart")
+    assert figure["layout"]["yaxis"]["title"]["text"].startswith("Index")
+    standardised = _csv(_tab(app, "Snapshot"), "download_series")
+    app.checkbox(key="standardise").uncheck().run()
+    plain = _csv(app, "download_series")
+    assert "composite_share" in plain[0]
+    assert [r["composite_share"] for r in standardised] != [r["composite_share"] for r in plain]
+
+
+def test_calendar_and_shading_toggles(app: AppTest) -> None:
+    notes = [a["text"] for a in _figure(app, "composite_chart")["layout"]["annotations"]]
+    assert any("majors-list" in n for n in notes) and any("INCSR" in n for n in notes)
+    shapes = len(_figure(app, "composite_chart")["layout"]["shapes"])
+    app.checkbox(key="yearly_events").uncheck().run()
+    app.checkbox(key="shade").uncheck().run()
+    layout = _figure(app, "composite_chart")["layout"]
+    assert not any("majors-list" in a["text"] for a in layout["annotations"])
+    assert len(layout["shapes"]) < shapes
+
+
+def test_why_did_it_move_lists_the_articles_behind_a_period(app: AppTest) -> None:
+    slider = _tab(app, "Why did it move?").select_slider(key="why_range")
+    september = [o for o in slider.options if o.startswith("2025-09")]
+    slider.set_range(september[0], september[-1]).run()
+    table = _table(app, "share_of_selection")
+    assert DECERT_TITLE in table["title"].tolist()
+    assert table["article_composite"].is_monotonic_decreasing
+    assert any("up:" in terms for terms in table["decertification_risk_terms"])
+    assert not any("Event date:" in t.value for t in app.text)  # detail only on request
+    app.selectbox(key="why_article").select_index(0).run()
+    assert any("Event date:" in t.value for t in app.text)
+
+
+def test_filters_with_no_match_warn_instead_of_failing(app: AppTest) -> None:
+    app.sidebar.text_input(key="search").input("zzzz-no-such-words").run()
+    assert not app.exception
+    assert "No scored articles match" in app.warning[0].value
+
+
+# Articles ------------------------------------------------------------------------------------
+
+
+def test_search_filter_narrows_the_table_and_the_download(app: AppTest) -> None:
+    _page(app, "Articles")
+    all_rows = len(_articles(app))
+    app.sidebar.text_input(key="search").input("failed demonstrably").run()
+    table = _articles(app)
+    assert 1 <= len(table) < all_rows
+    assert any("failed demonstrably" in t for t in table["title"])
+    rows = _csv(app, "download_articles")
+    assert [r["id"] for r in rows] == table["id"].tolist()
+    assert {"decertification_risk", "cooperation_tone", "event_date", "page_date"} <= set(rows[0])
+    manifest = json.loads(_download(app, "download_articles_manifest"))
+    assert manifest["filters"]["search"] == "failed demonstrably"
+    assert manifest["rows"] == len(rows) and manifest["truncated"] is False
+
+
+def test_source_and_language_filters_limit_rows(app: AppTest) -> None:
+    _page(app, "Articles")
+    app.sidebar.checkbox(key="relevant_only").uncheck().run()
+    app.sidebar.multiselect(key="sources").select("Sports Daily").run()
+    assert _articles(app)["source"].unique().tolist() == ["Sports Daily"]
+    app.sidebar.multiselect(key="sources").unselect("Sports Daily").run()
+    app.sidebar.multiselect(key="languages").select("es").run()
+    assert _articles(app)["language"].unique().tolist() == ["es"]
+
+
+def test_date_filter_limits_event_dates(app: AppTest) -> None:
+    _page(app, "Articles")
+    app.sidebar.date_input(key="dates").set_value(
+        (pd.Timestamp("2025-09-01").date(), pd.Timestamp("2025-09-30").date())
+    ).run()
+    dates = _articles(app)["event_date"].astype(str)
+    assert len(dates) and dates.between("2025-09-01", "2025-09-30").all()
+
+
+def test_signal_range_mentions_sort_and_row_limit(app: AppTest) -> None:
+    _page(app, "Articles")
+    app.sidebar.checkbox(key="relevant_only").uncheck().run()
+    everything = len(_articles(app))
+    app.slider(key="range_decertification_risk").set_range(0.5, 1.0).run()
+    assert (_articles(app)["decertification_risk"] >= 0.5).all()
+    app.slider(key="range_decertification_risk").set_range(0.0, 1.0).run()
+    app.multiselect(key="mentions").select("Colombia").run()
+    mentioning = _articles(app)
+    assert 0 < len(mentioning) < everything
+    assert "Sports Daily" not in mentioning["source"].tolist()
+    app.selectbox(key="sort_by").set_value("cooperation_tone").run()
+    app.checkbox(key="descending").uncheck().run()
+    assert _articles(app)["cooperation_tone"].dropna().is_monotonic_increasing
+    app.selectbox(key="table_limit").set_value(100).run()
+    assert len(_articles(app)) <= 100
+
+
+def test_article_detail_shows_dates_sources_scores_and_terms(app: AppTest) -> None:
+    _page(app, "Articles")
     texts = " ".join(t.value for t in app.text)
     assert "Event date:" in texts and "Page date:" in texts
+    assert "up:" in texts and "model " in texts
+    assert "first_seen_at" in _table(app, "first_seen_at").columns
+
+
+def test_hostile_feed_text_is_shown_as_literal_text(app: AppTest) -> None:
+    _page(app, "Articles")
+    app.sidebar.checkbox(key="relevant_only").uncheck().run()
+    app.sidebar.text_input(key="search").input("evil.example").run()
+    table = _articles(app)
+    assert table["title"].tolist() == [HOSTILE_TITLE]
+    assert table["url"].isna().all()  # javascript: never becomes a link
+    texts = [t.value for t in app.text]
+    assert HOSTILE_TITLE in texts and HOSTILE_TEXT in texts
+    rendered = [m.value for m in (*app.markdown, *app.caption)] + [
+        e.value for e in (*app.error, *app.warning, *app.info, *app.success)
+    ]
+    for needle in ("<script", "<img", "![x]", "javascript:", "evil.example"):
+        assert not any(needle in value for value in rendered), needle
+    assert not app.get("link_button")
+    assert not app.get("html")
+
+
+def test_label_correction_needs_a_name_and_is_stored_with_history(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = fresh_copy(demo, tmp_path)
+    at = _page(_start(config, monkeypatch), "Articles")
+    article = at.selectbox(key="detail_article").value
+    at.selectbox(key="detail_label_signal").set_value("decertification_risk").run()
+    at.number_input(key="detail_label_value_decertification_risk").set_value(0.95).run()
+    at.button(key="detail_save_label").click().run()
+    assert "Enter your name" in at.error[0].value
+    at.text_input(key="detail_labeller").input("Ana Analyst").run()
+    at.button(key="detail_save_label").click().run()
+    assert not at.error and "Saved" in at.success[0].value
+    history = _table(at, "labelled_by")
+    assert history["labelled_by"].tolist() == ["Ana Analyst"]
+    engine = open_store(f"sqlite:///{tmp_path / 'test.db'}", create=False)
+    with engine.connect() as conn:
+        row = conn.execute(select(schema.labels)).mappings().one()
+    engine.dispose()
+    assert (row["article_id"], row["new_value"]) == (article, pytest.approx(0.95))
+
+
+# Weights: save as default ----------------------------------------------------------------------
+
+
+def test_save_as_default_writes_the_file_with_backup_and_comments(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = fresh_copy(demo, tmp_path)
+    original = config.read_text(encoding="utf-8")
+    at = _start(config, monkeypatch)
+    at.sidebar.slider(key="weight_cooperation_tone").set_value(0.25).run()
+    at.sidebar.button(key="save_weights").click().run()
+    assert "Saved to config.yaml" in at.sidebar.success[0].value
+    saved = config.read_text(encoding="utf-8")
+    assert "weight: 0.25" in saved and saved.startswith("# Analyst's notes")
+    assert (tmp_path / "config.yaml.bak").read_text(encoding="utf-8") == original
+    at.sidebar.slider(key="weight_cooperation_tone").set_value(-0.5).run()
+    at.sidebar.button(key="reset_weights").click().run()
+    assert at.sidebar.slider(key="weight_cooperation_tone").value == pytest.approx(0.25)
+
+
+def test_save_as_default_refuses_invalid_weights(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = fresh_copy(demo, tmp_path)
+    original = config.read_text(encoding="utf-8")
+    at = _start(config, monkeypatch)
+    at.sidebar.slider(key="weight_decertification_risk").set_value(0.0).run()
+    at.sidebar.slider(key="weight_cooperation_tone").set_value(0.0).run()
+    at.sidebar.button(key="save_weights").click().run()
+    assert "at least one weight must be non-zero" in at.sidebar.error[0].value
+    assert config.read_text(encoding="utf-8") == original
+    assert not (tmp_path / "config.yaml.bak").exists()
+
+
+# Sources, Model, Alerts, Compare ------------------------------------------------------------
+
+
+def test_sources_page_shows_feed_health_seed_folders_and_runs(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feeds = '\n  feeds: [{name: "Wire A", url: "https://a.example/rss"}, {name: "Wire B", url: "https://b.example/rss"}]'
+    config = fresh_copy(demo, tmp_path)
+    text = config.read_text(encoding="utf-8").replace("\n  feeds: []", feeds)
+    config.write_text(text, encoding="utf-8")
+    engine = open_store(f"sqlite:///{tmp_path / 'test.db'}", create=False)
+    with engine.begin() as conn:
+        conn.execute(
+            schema.feeds.insert().values(
+                name="Wire A", url="https://a.example/rss", consecutive_failures=3,
+                http_status=500, last_error="HTTP 500", last_attempt_at=pd.Timestamp.now(tz="UTC"),
+            )
+        )  # fmt: skip
+    engine.dispose()
+    at = _page(_start(config, monkeypatch), "Sources")
+    feeds_table = _table(at, "consecutive_failures")
+    states = dict(zip(feeds_table["name"], feeds_table["state"], strict=True))
+    assert states == {"Wire A": "failing", "Wire B": "not fetched yet"}
+    seeds = _table(at, "folder")
+    assert seeds["exists"].all() and (seeds["files"] > 0).all()
+    assert len(_table(at, "articles_scored")) >= 1
+    assert "Sports Daily" in _table(at, "latest_event")["source"].tolist()
+
+
+def test_model_page_shows_cards_and_score_freshness(app: AppTest) -> None:
+    _page(app, "Model")
+    cards = _table(app, "cross_validated")
+    assert {"decertification_risk", "cooperation_tone", "relevance"} <= set(cards["signal"])
+    assert cards["current"].any() and cards["trained_at"].str.len().gt(0).all()
+    assert _metric(app, "Scores last refreshed") != "never"
+    assert "model_version" in _table(app, "model_version").columns
+
+
+def test_alerts_page_lists_crossings_with_the_cli_command(app: AppTest) -> None:
+    _page(app, "Alerts")
+    app.date_input(key="alerts_since").set_value(pd.Timestamp("2024-02-01").date()).run()
+    assert "policy-risk alerts --since 2024-02-01" in app.code[0].value
+    table = _table(app, "provisional")
+    assert len(table) >= 1 and (table["composite"] > 0.6).all()
+
+
+def test_compare_two_dates_splits_the_change_by_signal(app: AppTest) -> None:
+    _page(app, "Compare")
+    app.date_input(key="compare_a").set_value(pd.Timestamp("2025-03-27").date()).run()
+    app.date_input(key="compare_b").set_value(pd.Timestamp("2025-09-15").date()).run()
+    changes = _table(app, "effect_on_composite")
+    assert changes["signal"].tolist() == ["decertification_risk", "cooperation_tone", "composite"]
+    effects = changes.set_index("signal")["effect_on_composite"]
+    assert effects.iloc[:2].sum() == pytest.approx(effects["composite"], abs=1e-9)
+    assert len(_table(app, "pull_a")) > 0
+
+
+def test_compare_two_snapshots_separates_weights_from_data(app: AppTest) -> None:
+    first = _download(_tab(app, "Snapshot"), "download_series_zip")
+    app.sidebar.slider(key="weight_cooperation_tone").set_value(0.0).run()
+    second = _download(app, "download_series_zip")
+    _page(app, "Compare")
+    app.radio(key="compare_mode").set_value("Two snapshots").run()
+    app.file_uploader(key="snapshot_a").set_value(("a.zip", first, "application/zip")).run()
+    app.file_uploader(key="snapshot_b").set_value(("b.zip", second, "application/zip")).run()
+    assert not app.exception
+    settings = _table(app, "setting")
+    assert "weights.cooperation_tone" in settings["setting"].tolist()
+    moved = _table(app, "weights_effect")
+    assert len(moved) > 0 and moved["data_effect"].abs().max() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_compare_rejects_a_file_that_is_not_a_snapshot(app: AppTest) -> None:
+    _page(app, "Compare")
+    app.radio(key="compare_mode").set_value("Two snapshots").run()
+    app.file_uploader(key="snapshot_a").set_value(("a.csv", b"x,y\n1,2\n", "text/csv")).run()
+    app.file_uploader(key="snapshot_b").set_value(("b.csv", b"x,y\n1,2\n", "text/csv")).run()
+    assert "not a series snapshot" in app.error[0].value
+
+
+# Empty and broken setups ----------------------------------------------------------------------
 
 
 def test_empty_store_shows_the_command_that_fills_it(

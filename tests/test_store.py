@@ -1,4 +1,8 @@
-"""The article store on real SQLite files: idempotent upserts, dedup, score history, schema guard."""
+"""The article store on SQLite and PostgreSQL: idempotent upserts, dedup, score history, guards.
+
+Tests taking ``store_url`` run twice: on a real SQLite file, then on a fresh PostgreSQL database
+(``tests/pg.py``; skipped on a laptop without PostgreSQL, required in CI).
+"""
 
 from __future__ import annotations
 
@@ -13,12 +17,13 @@ from pipeline import schema, store
 from pipeline.errors import StoreError
 from pipeline.normalise import normalise_item
 from pipeline.records import RawItem, Score
+from tests.pg import store_url_fixture  # noqa: F401
 
 NOW = datetime(2025, 9, 16, 12, 0, tzinfo=UTC)
 
 
-def _engine(tmp_path: Path) -> Engine:
-    return store.open_store(f"sqlite:///{tmp_path / 'store.db'}")
+def _engine(url: str) -> Engine:
+    return store.open_store(url)
 
 
 def _item(
@@ -50,8 +55,8 @@ def test_sqlite_store_uses_wal_and_creates_parent_folder(tmp_path: Path) -> None
     assert (tmp_path / "deep" / "er" / "x.db").exists()
 
 
-def test_reingesting_same_items_adds_nothing(tmp_path: Path) -> None:
-    engine = _engine(tmp_path)
+def test_reingesting_same_items_adds_nothing(store_url: str) -> None:
+    engine = _engine(store_url)
     items = [_item(), _item(title="Other story", url="https://example.org/b")]
     assert store.save_raw_items(engine, items) == 2
     first = store.upsert_articles(engine, [normalise_item(i, NOW) for i in items])
@@ -70,8 +75,8 @@ def test_tracking_parameters_and_fragments_do_not_create_new_articles(tmp_path: 
     assert a.url == "https://example.org/a"
 
 
-def test_same_story_from_two_sources_is_stored_once_with_both_sources(tmp_path: Path) -> None:
-    engine = _engine(tmp_path)
+def test_same_story_from_two_sources_is_stored_once_with_both_sources(store_url: str) -> None:
+    engine = _engine(store_url)
     one = normalise_item(_item(url="https://wire.example/a", source="Wire"), NOW)
     two = normalise_item(_item(url="https://paper.example/copy", source="Paper"), NOW)
     store.upsert_articles(engine, [one])
@@ -83,8 +88,8 @@ def test_same_story_from_two_sources_is_stored_once_with_both_sources(tmp_path: 
     assert sources == ["Paper", "Wire"]
 
 
-def test_changed_text_updates_article_and_marks_it_for_rescoring(tmp_path: Path) -> None:
-    engine = _engine(tmp_path)
+def test_changed_text_updates_article_and_marks_it_for_rescoring(store_url: str) -> None:
+    engine = _engine(store_url)
     first = normalise_item(_item(), NOW)
     store.upsert_articles(engine, [first])
     score = Score(first.article_id, "risk", 0.9, "v1", NOW)
@@ -97,8 +102,8 @@ def test_changed_text_updates_article_and_marks_it_for_rescoring(tmp_path: Path)
     assert "withdrawn" in pending[0].text
 
 
-def test_scores_are_history_plus_one_current_value(tmp_path: Path) -> None:
-    engine = _engine(tmp_path)
+def test_scores_are_history_plus_one_current_value(store_url: str) -> None:
+    engine = _engine(store_url)
     article = normalise_item(_item(), NOW)
     store.upsert_articles(engine, [article])
     hashes = {article.article_id: article.content_hash}
@@ -122,16 +127,28 @@ def test_future_dates_are_flagged_and_fall_back_to_first_seen(tmp_path: Path) ->
     assert set(article.date_flags) == {"future-date:2031-01-01", "implausible-date:1970-01-01"}
 
 
-def test_newer_schema_is_refused_with_clear_message(tmp_path: Path) -> None:
-    engine = _engine(tmp_path)
+def test_newer_schema_is_refused_with_clear_message(store_url: str) -> None:
+    engine = _engine(store_url)
     with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    with pytest.raises(StoreError, match="schema revision 0099, newer than this program knows"):
+        _engine(store_url)
+    with pytest.raises(StoreError, match="newer than this program knows"):
+        store.open_store(store_url, create=False)
+
+
+def test_pre_alembic_store_with_newer_schema_info_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = _engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
         conn.execute(update(schema.schema_info).values(value="99"))
     with pytest.raises(StoreError, match="schema version 99, newer than this program knows"):
-        _engine(tmp_path)
+        _engine(url)
 
 
-def test_label_correction_keeps_who_when_and_old_value(tmp_path: Path) -> None:
-    engine = _engine(tmp_path)
+def test_label_correction_keeps_who_when_and_old_value(store_url: str) -> None:
+    engine = _engine(store_url)
     article = normalise_item(_item(), NOW)
     store.upsert_articles(engine, [article])
     store.save_scores(
@@ -153,8 +170,8 @@ def test_unopenable_database_is_a_store_error(tmp_path: Path) -> None:
         store.open_store(f"sqlite:///{tmp_path / 'adir.db'}")
 
 
-def test_run_log_records_errors(tmp_path: Path) -> None:
-    engine = _engine(tmp_path)
+def test_run_log_records_errors(store_url: str) -> None:
+    engine = _engine(store_url)
     run_id = store.start_run(engine)
     store.record_source_error(engine, run_id, "seeds/bad.txt", "not UTF-8")
     store.finish_run(engine, run_id, "partial", {"articles_added": 3})
@@ -162,3 +179,8 @@ def test_run_log_records_errors(tmp_path: Path) -> None:
         run = conn.execute(select(schema.runs)).mappings().one()
     assert (run["status"], run["articles_added"]) == ("partial", 3)
     assert _count(engine, schema.run_errors) == 1
+
+
+def test_unreachable_postgres_is_a_store_error_without_the_password() -> None:
+    with pytest.raises(StoreError, match=r"cannot open database postgresql\+psycopg://u:\*\*\*@"):
+        store.open_store("postgresql+psycopg://u:s3cret@127.0.0.1:1/none")

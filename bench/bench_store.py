@@ -1,0 +1,272 @@
+"""Time the store on N synthetic articles: ingest, scoring, the overview and a filtered list.
+
+Runs the real write path batch by batch, as a long ``policy-risk run`` or ``watch`` does:
+save raw payloads, normalise, upsert articles, ask the store what needs scoring, score it with
+the real models, save the scores (which maintains the derived totals). Generating the synthetic
+articles is timed separately and left out of every rate. Every 100,000 articles it prints a
+checkpoint, so "time per article stays flat" can be read off the first and last windows. Then
+it times the dashboard's reads on the full store and reports peak memory (ru_maxrss).
+
+Models: ``--models DIR`` (default: the shipped ``models/`` when every signal has a current
+model), otherwise small models are trained from ``models/data`` into a temp folder first.
+
+Usage:
+    python -m bench.bench_store --url sqlite:////tmp/bench/store.db --n 1000000
+    python -m bench.bench_store --url postgresql+psycopg://postgres@127.0.0.1:5433/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from bench.generate_articles import SOURCES, generate_items
+from pipeline import queries, store
+from pipeline.normalise import normalise_item
+from pipeline.records import Article, Score
+from pipeline.scoring import ModelSet, load_models, score_articles
+
+ROOT = Path(__file__).resolve().parents[1]
+SIGNALS = ("decertification_risk", "cooperation_tone")
+CHECKPOINT = 100_000
+
+
+@dataclass
+class Clock:
+    """Seconds spent per phase, overall and since the last checkpoint."""
+
+    total: dict[str, float] = field(default_factory=dict)
+    window: dict[str, float] = field(default_factory=dict)
+    window_started: float = field(default_factory=time.perf_counter)
+
+    def add(self, phase: str, seconds: float) -> None:
+        self.total[phase] = self.total.get(phase, 0.0) + seconds
+        self.window[phase] = self.window.get(phase, 0.0) + seconds
+
+    def timed(self, phase: str, work: Callable[..., Any], *args: Any) -> Any:
+        start = time.perf_counter()
+        result = work(*args)
+        self.add(phase, time.perf_counter() - start)
+        return result
+
+
+def _config(models: Path) -> Any:
+    """A throwaway config whose signals use the models in ``models``."""
+    from pipeline.config import load_config
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-config-"))
+    signals = "".join(
+        f"  {name}:\n    label: {name}\n    kind: {kind}\n    weight: 0.5\n"
+        f"    model: {models / name}\n"
+        for name, kind in (("decertification_risk", "risk"), ("cooperation_tone", "tone"))
+    )
+    text = f"monitor:\n  relevance_model: {models / 'relevance'}\nsignals:\n{signals}"
+    (folder / "config.yaml").write_text(text, encoding="utf-8")
+    return load_config(folder / "config.yaml")
+
+
+def _models_folder(folder: Path | None) -> Path:
+    """The shipped models, or small ones trained into a temp folder when they are missing."""
+    source = folder or ROOT / "models"
+    if not all((source / s / "CURRENT").is_file() for s in SIGNALS):
+        from pipeline.examples import load_examples
+        from pipeline.training import train_all
+
+        source = Path(tempfile.mkdtemp(prefix="bench-models-"))
+        train_all(_config(source), load_examples([ROOT / "models" / "data"]))
+    return source
+
+
+_WORKER_MODELS: list[ModelSet] = []
+
+
+def _start_worker(models: Path) -> None:
+    _WORKER_MODELS.append(load_models(_config(models)))
+
+
+def _score_in_worker(batch: list[Article], scored_at: datetime) -> list[Score]:
+    return score_articles(_WORKER_MODELS[0], batch, scored_at)
+
+
+def load(url: str, n: int, batch: int, models: ModelSet) -> list[dict[str, Any]]:
+    """Ingest and score ``n`` articles batch by batch in one process; checkpoint every 100k."""
+    engine = store.open_store(url)
+    versions, clock, checkpoints = models.versions(), Clock(), []
+    items = generate_items(n)
+    done, started = 0, time.perf_counter()
+    while done < n:
+        chunk = clock.timed("generate", list, islice(items, batch))
+        clock.timed("ingest", _ingest, engine, chunk)
+        pending = clock.timed("pending", store.articles_to_score, engine, versions, batch)
+        scores = clock.timed("model", score_articles, models, pending, store.now_utc())
+        hashes = {a.article_id: a.content_hash for a in pending}
+        clock.timed("save_scores", store.save_scores, engine, scores, hashes)
+        done += len(chunk)
+        if done % CHECKPOINT == 0 or done == n:
+            checkpoints.append(_checkpoint(done, clock, time.perf_counter() - started))
+            clock.window, clock.window_started = {}, time.perf_counter()
+    engine.dispose()
+    return checkpoints
+
+
+def load_pipelined(
+    url: str, n: int, batch: int, models: ModelSet, folder: Path
+) -> list[dict[str, Any]]:
+    """Use both cores: a second process scores batch i while this one ingests batch i+1.
+
+    "model" is then the time spent waiting for the scorer, not the scorer's own time.
+    """
+    engine = store.open_store(url)
+    versions, clock, checkpoints = models.versions(), Clock(), []
+    items = generate_items(n)
+    done, started = 0, time.perf_counter()
+    with ProcessPoolExecutor(1, initializer=_start_worker, initargs=(folder,)) as pool:
+        running: tuple[Future[list[Score]], dict[str, str]] | None = None
+        while done < n or running is not None:
+            chunk = clock.timed("generate", list, islice(items, batch))
+            clock.timed("ingest", _ingest, engine, chunk)
+            if running is not None:
+                scores = clock.timed("model", running[0].result)
+                clock.timed("save_scores", store.save_scores, engine, scores, running[1])
+                running = None
+            pending = clock.timed("pending", store.articles_to_score, engine, versions, batch)
+            if pending:
+                hashes = {a.article_id: a.content_hash for a in pending}
+                running = (pool.submit(_score_in_worker, pending, store.now_utc()), hashes)
+            done += len(chunk)
+            if chunk and done % CHECKPOINT == 0 and done < n:
+                checkpoints.append(_checkpoint(done, clock, time.perf_counter() - started))
+                clock.window, clock.window_started = {}, time.perf_counter()
+    checkpoints.append(_checkpoint(done, clock, time.perf_counter() - started))
+    engine.dispose()
+    return checkpoints
+
+
+def _ingest(engine: Any, chunk: list[Any]) -> None:
+    store.save_raw_items(engine, chunk)
+    now = store.now_utc()
+    store.upsert_articles(engine, [normalise_item(item, now) for item in chunk])
+
+
+def _checkpoint(done: int, clock: Clock, wall: float) -> dict[str, Any]:
+    size = CHECKPOINT if done % CHECKPOINT == 0 else done % CHECKPOINT
+    window = clock.window
+    store_s = window.get("ingest", 0) + window.get("pending", 0) + window.get("save_scores", 0)
+    all_s = store_s + window.get("model", 0)
+    window_wall = time.perf_counter() - clock.window_started
+    row = {
+        "articles": done,
+        "wall_s": round(wall, 1),
+        "window_wall_per_s": round(size / window_wall),
+        "window_ingest_per_s": round(size / window["ingest"]),
+        "window_store_per_s": round(size / store_s),
+        "window_ingest_and_score_per_s": round(size / all_s),
+        "window_ms_per_article": round(1000 * all_s / size, 3),
+        "totals_s": {k: round(v, 1) for k, v in clock.total.items()},
+        "maxrss_mb": _maxrss_mb(),
+    }
+    print(json.dumps(row), flush=True)  # noqa: T201
+    return row
+
+
+def _maxrss_mb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
+def _time(work: Callable[[], Any], repeat: int = 5) -> dict[str, float]:
+    """Cold (first) and warm (median of the rest) latency in milliseconds."""
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        runs.append(1000 * (time.perf_counter() - start))
+    return {"cold_ms": round(runs[0], 1), "warm_ms": round(statistics.median(runs[1:]), 1)}
+
+
+def read_latencies(url: str, versions: dict[str, str]) -> dict[str, dict[str, float]]:
+    """Time the dashboard's reads on the full store."""
+    engine = store.open_store(url, create=False)
+    last = datetime.now(UTC).date() - timedelta(days=1)
+    first = last - timedelta(days=90)
+    source = (SOURCES[0].name,)
+    signals = list(SIGNALS)
+    cases: dict[str, Callable[[], Any]] = {
+        "overview (daily_signal_stats, all articles)": lambda: queries.daily_signal_stats(
+            engine, signals, queries.ArticleFilter()
+        ),
+        "overview, 90 days + 1 source + 1 language": lambda: queries.daily_signal_stats(
+            engine, signals, queries.ArticleFilter(first, last, sources=source, languages=("en",))
+        ),
+        "overview with a text search (detailed fallback)": lambda: queries.daily_signal_stats(
+            engine, signals, queries.ArticleFilter(first, last, search="coca")
+        ),
+        "article_table, 90 days + 1 source + search": lambda: queries.article_table(
+            engine, signals, queries.ArticleFilter(first, last, sources=source, search="coca")
+        ),
+        "article_table, unfiltered (newest 5000)": lambda: queries.article_table(engine, signals),
+        "store_summary": lambda: queries.store_summary(engine),
+        "list_sources + list_languages": lambda: (
+            queries.list_sources(engine),
+            queries.list_languages(engine),
+        ),
+        "model_versions_in_store": lambda: queries.model_versions_in_store(engine),
+        "articles_to_score on a fully scored store": lambda: store.articles_to_score(
+            engine, versions, 1000
+        ),
+    }
+    result = {name: _time(work) for name, work in cases.items()}
+    engine.dispose()
+    return result
+
+
+def main() -> None:
+    """Run the benchmark and print (and optionally save) the figures as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", required=True, help="SQLAlchemy URL of an empty store")
+    parser.add_argument("--n", type=int, default=1_000_000, help="articles to load")
+    parser.add_argument("--batch", type=int, default=1000, help="articles per batch")
+    parser.add_argument("--models", type=Path, help="models folder (default: models/)")
+    parser.add_argument("--report", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--pipelined", action="store_true", help="score in a second process (uses two cores)"
+    )
+    args = parser.parse_args()
+    folder = _models_folder(args.models)
+    models = load_models(_config(folder))
+    if args.pipelined:
+        checkpoints = load_pipelined(args.url, args.n, args.batch, models, folder)
+    else:
+        checkpoints = load(args.url, args.n, args.batch, models)
+    report = {
+        "url": args.url.split("@")[-1],
+        "n": args.n,
+        "batch": args.batch,
+        "pipelined": args.pipelined,
+        "machine": f"{os.cpu_count()} cores, load average {os.getloadavg()}",
+        "python": sys.version.split()[0],
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "checkpoints": checkpoints,
+        "reads": read_latencies(args.url, models.versions()),
+        "maxrss_mb": _maxrss_mb(),
+    }
+    print(json.dumps(report["reads"], indent=2))  # noqa: T201
+    print(f"peak memory: {report['maxrss_mb']} MB")  # noqa: T201
+    if args.report:
+        args.report.write_text(json.dumps(report, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""The ``train``, ``evaluate`` and ``score`` commands; ``pipeline.cli`` registers them.
+
+Errors are raised as PipelineError subclasses and left to the main group to print (exit 1).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from pipeline.config import Config, load_config
+from pipeline.examples import Example
+
+
+def _config(ctx: click.Context) -> Config:
+    """The config the main group loaded (``obj["config"]``), loading it if not done yet."""
+    obj = ctx.ensure_object(dict)
+    if "config" not in obj:
+        obj["config"] = load_config(obj.get("config_path") or Path("config.yaml"))
+    config: Config = obj["config"]
+    return config
+
+
+def _progress(stage: str, count: int) -> None:
+    click.echo(f"  {stage}: {count}", err=True)
+
+
+@click.command("train")
+@click.option(
+    "--no-analyst-labels", is_flag=True, help="Ignore analyst corrections in the database."
+)
+@click.pass_context
+def train_command(ctx: click.Context, no_analyst_labels: bool) -> None:
+    """Train every configured signal and the relevance gate; save new model versions.
+
+    Uses the labelled files each signal's `examples` names, plus analysts' label corrections
+    from the configured database (never the held-out split). Takes a few minutes.
+
+    Example: policy-risk train
+    """
+    from pipeline.examples import load_examples
+    from pipeline.labels import read_analyst_examples
+    from pipeline.training import default_example_paths, train_all
+
+    config = _config(ctx)
+    examples = load_examples(default_example_paths(config))
+    analyst: list[Example] = []
+    note = "analyst labels not used"
+    if not no_analyst_labels:
+        analyst, note = read_analyst_examples(config.database.url, config.signals)
+    click.echo(f"Training on {len(examples)} labelled examples and {note} ...", err=True)
+    for model in train_all(config, [*examples, *analyst]):
+        held = model.card.get("metrics_held_out", {})
+        click.echo(
+            f"{model.version}: cv {_brief(model.card['metrics_cv'])}; held-out {_brief(held)}"
+        )
+
+
+def _brief(metrics: dict[str, float]) -> str:
+    keys = ("roc_auc", "spearman", "f1")
+    return ", ".join(f"{k} {metrics[k]:.3f}" for k in keys if k in metrics) or "-"
+
+
+@click.command("evaluate")
+@click.option(
+    "--markdown",
+    "markdown_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the tables to this Markdown file.",
+)
+@click.option(
+    "--no-analyst-effect", is_flag=True, help="Skip retraining with/without analyst labels."
+)
+@click.option(
+    "--compare",
+    is_flag=True,
+    help="Also compare feature sets and estimators by CV on the training split (slow).",
+)
+@click.pass_context
+def evaluate_command(
+    ctx: click.Context, markdown_path: Path | None, no_analyst_effect: bool, compare: bool
+) -> None:
+    """Measure the current models on the held-out split beside the baselines.
+
+    Per signal: precision, recall, F1, ROC-AUC (risk) and Spearman (tone) for the model, the
+    keyword lexicon and VADER (tone, English only); then, when the database holds analyst
+    labels, the same metrics for models retrained without and with them. With --compare, also
+    the cross-validated comparison of feature sets and estimators (takes several minutes).
+
+    Example: policy-risk evaluate --markdown evaluation.md
+    """
+    from pipeline.evaluate import report
+    from pipeline.examples import load_examples
+    from pipeline.labels import read_analyst_examples
+    from pipeline.scoring import load_models
+    from pipeline.training import default_example_paths
+
+    config = _config(ctx)
+    models = load_models(config)
+    examples = load_examples(default_example_paths(config))
+    analyst: list[Example] = []
+    note = "skipped"
+    if not no_analyst_effect:
+        analyst, note = read_analyst_examples(config.database.url, config.signals)
+    text = report(config, examples, models, (analyst, note))
+    if compare:
+        from pipeline.selection import compare as run_comparison
+        from pipeline.selection import format_comparison
+
+        click.echo("Comparing feature sets and estimators (grouped 5-fold CV) ...", err=True)
+        table = format_comparison(run_comparison(config, examples))
+        text += ["", "Model selection (CV on the training split):", "", table]
+    click.echo("\n".join(text))
+    if markdown_path is not None:
+        markdown_path.write_text("\n".join(text) + "\n", encoding="utf-8")
+
+
+@click.command("score")
+@click.option(
+    "--rescore", is_flag=True, help="Re-score every article, not only new or out-of-date ones."
+)
+@click.pass_context
+def score_command(ctx: click.Context, rescore: bool) -> None:
+    """Score stored articles that lack a score from the current model versions.
+
+    `run` does this after ingesting; use `score` after `train`, or `score --rescore` to
+    recompute every score and explanation (for instance after a scoring-code change).
+
+    Example: policy-risk score --rescore
+    """
+    from pipeline.rescore import rescore_all
+    from pipeline.run import score_pending
+    from pipeline.scoring import load_models
+    from pipeline.store import open_store
+
+    config = _config(ctx)
+    models = load_models(config)
+    engine = open_store(config.database.url)
+    count = (
+        rescore_all(engine, models, _progress)
+        if rescore
+        else score_pending(engine, models, _progress)
+    )
+    versions = json.dumps(models.versions())
+    click.echo(f"Scored {count} article(s) with {versions}.")

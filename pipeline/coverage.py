@@ -1,0 +1,145 @@
+"""Coverage per period, thin-coverage and provisional marks (issue 5, 11a and 11b).
+
+A quiet week can mean calm, or that half the feeds were down. Each period therefore carries its
+article count, how many sources carried those articles, and how many configured feeds succeeded in
+the runs of that period; periods below the coverage bar are "thin" and get shaded on the charts.
+The most recent ``provisional_days`` are "provisional": late articles are still arriving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+PERIOD_FREQ = {"day": "D", "week": "W-MON", "month": "MS"}
+COVERAGE_COLUMNS = [
+    "all_articles", "sources", "feeds_configured", "feeds_healthy", "thin", "provisional",
+]  # fmt: skip
+
+
+def period_start(day: date | pd.Timestamp, period: str) -> pd.Timestamp:
+    """The first day of the period (day, Monday-start week, month) holding ``day``."""
+    ts = pd.Timestamp(day).normalize()
+    if period == "week":
+        return ts - pd.Timedelta(days=ts.weekday())
+    if period == "month":
+        return ts.replace(day=1)
+    return ts
+
+
+def period_end(start: pd.Timestamp, period: str) -> pd.Timestamp:
+    """The last day of the period that begins on ``start``."""
+    if period == "week":
+        return start + pd.Timedelta(days=6)
+    if period == "month":
+        return start + pd.offsets.MonthEnd(0)
+    return start
+
+
+def _per_period(frame: pd.DataFrame, period: str, index: pd.DatetimeIndex) -> pd.DataFrame:
+    if frame.empty:
+        return pd.DataFrame(index=index)
+    keyed = frame.assign(period=[period_start(d, period) for d in frame["day"]])
+    return keyed.drop(columns="day").groupby("period").sum().reindex(index)
+
+
+def feed_health_per_period(
+    runs: pd.DataFrame,
+    errors: pd.DataFrame,
+    feed_names: Sequence[str],
+    period: str,
+    index: pd.DatetimeIndex,
+) -> pd.Series:
+    """Configured feeds that did not fail in any run of the period (NaN where nothing ran)."""
+    healthy = pd.Series(np.nan, index=index, dtype=float)
+    if not feed_names or runs.empty:
+        return healthy
+    started = pd.to_datetime(runs["started_at"], utc=True, format="mixed")
+    run_period = pd.Series(
+        [period_start(t.tz_convert(None), period) for t in started], index=runs["run_id"]
+    )
+    failed = errors[errors["source"].isin(feed_names)].copy()
+    failed["period"] = failed["run_id"].map(run_period)
+    broken = failed.groupby("period")["source"].nunique()
+    for when in set(run_period) & set(index):
+        healthy[when] = len(feed_names) - int(broken.get(when, 0))
+    return healthy
+
+
+def coverage_frame(
+    daily: pd.DataFrame,
+    runs: pd.DataFrame,
+    errors: pd.DataFrame,
+    feed_names: Sequence[str],
+    period: str,
+    index: pd.DatetimeIndex,
+) -> pd.DataFrame:
+    """Per period of ``index``: stored articles, sources seen, feeds configured and healthy.
+
+    Args:
+        daily: ``day, articles, sources`` per event day (``insights.daily_coverage``); the
+            distinct-source count of a longer period is the largest daily count in it.
+    """
+    counts = _per_period(daily[["day", "articles"]], period, index) if not daily.empty else None
+    out = pd.DataFrame(index=index)
+    out["all_articles"] = counts["articles"].fillna(0).astype(int) if counts is not None else 0
+    out["sources"] = _max_sources(daily, period, index)
+    out["feeds_configured"] = len(feed_names)
+    out["feeds_healthy"] = feed_health_per_period(runs, errors, feed_names, period, index)
+    return out
+
+
+def _max_sources(daily: pd.DataFrame, period: str, index: pd.DatetimeIndex) -> pd.Series:
+    if daily.empty:
+        return pd.Series(0, index=index, dtype=int)
+    keyed = daily.assign(period=[period_start(d, period) for d in daily["day"]])
+    best = keyed.groupby("period")["sources"].max().reindex(index)
+    return best.fillna(0).astype(int)
+
+
+def thin_mask(
+    coverage: pd.DataFrame, articles: pd.Series, min_articles: int, ratio: float
+) -> pd.Series:
+    """True where a period's relevant articles fall below the bar, or most feeds failed.
+
+    The bar is the larger of ``min_articles`` and ``ratio`` times the median of the non-empty
+    periods, so a news desert reads as thin rather than calm.
+    """
+    counts = articles.reindex(coverage.index).fillna(0)
+    nonzero = counts[counts > 0]
+    median = float(nonzero.median()) if not nonzero.empty else 0.0
+    bar = max(float(min_articles), ratio * median)
+    thin = counts < bar
+    configured = coverage["feeds_configured"].astype(float)
+    share = coverage["feeds_healthy"] / configured.where(configured > 0)
+    return (thin | (share < 0.5)).astype(bool)
+
+
+def provisional_mask(index: pd.DatetimeIndex, period: str, today: date, days: int) -> pd.Series:
+    """True for periods that reach into the last ``days`` days up to ``today`` (or later)."""
+    if days <= 0:
+        return pd.Series(False, index=index, dtype=bool)
+    first = pd.Timestamp(today - timedelta(days=days - 1))
+    ends = [period_end(p, period) for p in index]
+    return pd.Series([end >= first for end in ends], index=index, dtype=bool)
+
+
+def spans(mask: pd.Series, period: str) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """Merge consecutive True periods into ``(first day, day after the last)`` spans."""
+    found: list[tuple[pd.Timestamp, pd.Timestamp]] = []
+    start: pd.Timestamp | None = None
+    last: pd.Timestamp | None = None
+    for when, flag in mask.items():
+        stamp = pd.Timestamp(when)
+        if flag and start is None:
+            start = stamp
+        if not flag and start is not None and last is not None:
+            found.append((start, period_end(last, period) + pd.Timedelta(days=1)))
+            start = None
+        last = stamp
+    if start is not None and last is not None:
+        found.append((start, period_end(last, period) + pd.Timedelta(days=1)))
+    return found

@@ -1,0 +1,121 @@
+""" "Why did it move": from a chart selection to the articles and terms behind a period (issue 5.2).
+
+Pure functions only; the SQL lives in ``pipeline.insights.top_contributors``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from pipeline.coverage import period_end, period_start
+
+
+def period_span(start: pd.Timestamp | date, period: str) -> tuple[date, date]:
+    """The first and last day of the period beginning at ``start``."""
+    first = period_start(start, period)
+    return first.date(), period_end(first, period).date()
+
+
+def _x_values(selection: Mapping[str, Any]) -> list[pd.Timestamp]:
+    xs: list[Any] = [p.get("x") for p in selection.get("points") or [] if isinstance(p, Mapping)]
+    for box in selection.get("box") or []:
+        if isinstance(box, Mapping):
+            xs.extend(box.get("x") or [])
+    found = []
+    for x in xs:
+        try:
+            found.append(pd.Timestamp(x))
+        except (TypeError, ValueError):
+            continue
+    return [x for x in found if not pd.isna(x)]
+
+
+def selection_span(selection: Mapping[str, Any] | None, period: str) -> tuple[date, date] | None:
+    """The days covered by a Plotly selection (clicked points or a box), snapped to periods."""
+    if not selection:
+        return None
+    xs = _x_values(selection)
+    if not xs:
+        return None
+    first = period_start(min(xs).tz_localize(None) if min(xs).tzinfo else min(xs), period)
+    last = period_start(max(xs).tz_localize(None) if max(xs).tzinfo else max(xs), period)
+    return first.date(), period_end(last, period).date()
+
+
+def parse_explanation(raw: object) -> dict[str, list[tuple[str, float]]]:
+    """The ``up``/``down`` term lists of a stored explanation (empty when missing or broken)."""
+    if not isinstance(raw, str):
+        return {"up": [], "down": []}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {"up": [], "down": []}
+    if not isinstance(data, dict):
+        return {"up": [], "down": []}
+    return {side: _pairs(data.get(side)) for side in ("up", "down")}
+
+
+def _pairs(items: Any) -> list[tuple[str, float]]:
+    pairs = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, list | tuple) and len(item) == 2:
+            try:
+                pairs.append((str(item[0]), float(item[1])))
+            except (TypeError, ValueError):
+                continue
+    return pairs
+
+
+def top_terms(raw: object, n: int = 5) -> str:
+    """A one-line summary of an explanation: the terms that pushed the score up and down."""
+    terms = parse_explanation(raw)
+    up = ", ".join(t for t, _ in terms["up"][:n]) or "-"
+    down = ", ".join(t for t, _ in terms["down"][:n]) or "-"
+    return f"up: {up}; down: {down}"
+
+
+def contributions(rows: pd.DataFrame, signals: Sequence[str], mass: float | None) -> pd.DataFrame:
+    """The table shown under "Why did it move": each article's risk, share and top terms.
+
+    ``mass`` is the selection's sum of article composites (per period: relevant articles times
+    the period's composite); ``share_of_selection`` is each article's part of it, in percent.
+    """
+    columns = ["id", "title", "source", "event_date", "article_composite", "share_of_selection"]
+    if rows.empty:
+        return pd.DataFrame(columns=[*columns, *[f"{s}_terms" for s in signals]])
+    out = rows[["id", "title", "source", "event_date", "article_composite"]].copy()
+    out["share_of_selection"] = (
+        (rows["article_composite"].astype(float) / mass * 100.0).round(1) if mass else float("nan")
+    )
+    for signal in signals:
+        out[f"{signal}_terms"] = [top_terms(x) for x in rows[f"{signal}_explanation"]]
+    return out
+
+
+def term_weights(explanations: Iterable[object]) -> dict[str, float]:
+    """Sum each term's weight over explanations (up terms positive, down terms negative)."""
+    totals: dict[str, float] = defaultdict(float)
+    for raw in explanations:
+        terms = parse_explanation(raw)
+        for term, weight in terms["up"]:
+            totals[term] += abs(weight)
+        for term, weight in terms["down"]:
+            totals[term] -= abs(weight)
+    return dict(totals)
+
+
+def snap_to_options(options: Sequence[str], span: tuple[date, date]) -> tuple[str, str] | None:
+    """The first and last option (ISO period starts) inside a span, else the nearest one."""
+    if not options:
+        return None
+    inside = [o for o in options if span[0] <= date.fromisoformat(o) <= span[1]]
+    if inside:
+        return inside[0], inside[-1]
+    nearest = min(options, key=lambda o: abs((date.fromisoformat(o) - span[0]).days))
+    return nearest, nearest

@@ -1,0 +1,304 @@
+"""Read-only SQL behind the dashboard's drill-downs (issue 5): sortable article lists, the
+articles that drove a period, EPU-style share counts, and the cheap store "stamp" that keys caches.
+
+``pipeline.queries`` stays the home of the overview series; this module adds what the analyst views
+need on top, with the same filter semantics (``ArticleFilter``). Everything aggregates or limits in
+SQL; Python only sees the rows it shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, and_, case, func, literal, or_, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql import ColumnElement, Select
+
+from pipeline import schema
+from pipeline.examples import RELEVANCE
+from pipeline.queries import ArticleFilter
+
+a, cs = schema.articles, schema.current_scores
+BASE_COLUMNS = ["id", "title", "source", "language", "event_date", "page_date", "url"]
+SORT_KEYS = ("event_date", "page_date", "title", "source", "language")
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleQuery:
+    """The sidebar filter plus what only the article list narrows by, and its order.
+
+    ``mentions`` holds one group of terms per country the article must mention (any term of each
+    group, as a case-insensitive substring of the title or text).
+    """
+
+    flt: ArticleFilter = ArticleFilter()
+    mentions: tuple[tuple[str, ...], ...] = ()
+    sort_by: str = "event_date"
+    descending: bool = True
+
+    def describe(self) -> dict[str, Any]:
+        """The query as plain JSON-able values, for snapshot manifests."""
+        return {
+            **self.flt.describe(),
+            "relevance_threshold": self.flt.relevance_threshold,
+            "mentions": [list(group) for group in self.mentions],
+            "sort_by": self.sort_by,
+            "descending": self.descending,
+        }
+
+
+def store_stamp(engine: Engine) -> str:
+    """A short text that changes whenever the pipeline (or an analyst's label) writes."""
+    r, lab = schema.runs, schema.labels
+    with engine.connect() as conn:
+        runs = conn.execute(
+            select(func.count(), func.max(r.c.run_id), func.max(r.c.finished_at))
+        ).one()
+        labels = conn.execute(select(func.max(lab.c.label_id))).scalar()
+        versions = _version_totals(conn)
+    return "|".join(str(part) for part in (*runs, labels, versions, _file_state(engine)))
+
+
+def _version_totals(conn: Any) -> str:
+    v = schema.version_totals
+    try:
+        return str(tuple(conn.execute(select(func.sum(v.c.n), func.max(v.c.last_scored_at))).one()))
+    except SQLAlchemyError:  # a store without the derived tables still gets a stamp
+        conn.rollback()
+        return ""
+
+
+def _file_state(engine: Engine) -> str:
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return ""
+    parts = []
+    for suffix in ("", "-wal"):
+        path = Path(database + suffix)
+        if path.exists():
+            stat = path.stat()
+            parts.append(f"{stat.st_mtime_ns}:{stat.st_size}")
+    return ",".join(parts)
+
+
+def where_article(flt: ArticleFilter) -> list[ColumnElement[bool]]:
+    """SQL conditions for the sidebar filter, with the same meaning as ``pipeline.queries``."""
+    clauses: list[ColumnElement[bool]] = []
+    if flt.start:
+        clauses.append(a.c.event_date >= flt.start)
+    if flt.end:
+        clauses.append(a.c.event_date <= flt.end)
+    if flt.sources:
+        clauses.append(a.c.source.in_(flt.sources))
+    if flt.languages:
+        clauses.append(a.c.language.in_(flt.languages))
+    if flt.search.strip():
+        pattern = _like(flt.search.strip())
+        clauses.append(
+            or_(a.c.title.ilike(pattern, escape="\\"), a.c.text.ilike(pattern, escape="\\"))
+        )
+    return clauses
+
+
+def _like(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+
+
+def _mentions(groups: Sequence[Sequence[str]]) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    for group in groups:
+        terms = [t for t in group if t.strip()]
+        if terms:
+            clauses.append(
+                or_(
+                    *[a.c.title.ilike(_like(t), escape="\\") for t in terms],
+                    *[a.c.text.ilike(_like(t), escape="\\") for t in terms],
+                )
+            )
+    return clauses
+
+
+def _score_joins(stmt: Select[Any], names: Sequence[str]) -> tuple[Select[Any], dict[str, Any]]:
+    aliases = {name: cs.alias(f"s_{i}") for i, name in enumerate(names)}
+    for name, alias in aliases.items():
+        stmt = stmt.outerjoin(
+            alias, and_(alias.c.article_id == a.c.article_id, alias.c.signal == name)
+        )
+    return stmt, aliases
+
+
+def _relevant(alias: Any, threshold: float) -> ColumnElement[bool]:
+    return or_(alias.c.value.is_(None), alias.c.value >= threshold)
+
+
+def article_rows(
+    engine: Engine, signals: Sequence[str], query: ArticleQuery, limit: int = 500
+) -> pd.DataFrame:
+    """Filtered, sorted articles with one column per signal and the relevance score."""
+    names = [*signals, RELEVANCE]
+    base = select(*[_base_column(c) for c in BASE_COLUMNS]).select_from(a)
+    stmt, aliases = _score_joins(base, names)
+    stmt = stmt.add_columns(*[aliases[n].c.value.label(n) for n in names])
+    stmt = stmt.where(*where_article(query.flt), *_mentions(query.mentions))
+    for name, (low, high) in query.flt.signal_ranges.items():
+        if name in aliases:
+            stmt = stmt.where(aliases[name].c.value.between(low, high))
+    if query.flt.relevant_only:
+        stmt = stmt.where(_relevant(aliases[RELEVANCE], query.flt.relevance_threshold))
+    order = _sort_column(query.sort_by, aliases)
+    primary = order.desc() if query.descending else order.asc()
+    stmt = stmt.order_by(primary.nulls_last(), a.c.article_id).limit(limit)
+    return _frame(engine, stmt, [*BASE_COLUMNS, *names])
+
+
+def _base_column(name: str) -> Any:
+    return a.c.article_id.label("id") if name == "id" else a.c[name]
+
+
+def _sort_column(sort_by: str, aliases: Mapping[str, Any]) -> Any:
+    if sort_by in aliases:
+        return aliases[sort_by].c.value
+    return a.c[sort_by] if sort_by in SORT_KEYS else a.c.event_date
+
+
+def risk_expression(value: Any, kind: str) -> Any:
+    """The SQL twin of ``index.to_risk``: tone -1..1 becomes risk (1 - tone) / 2."""
+    return (literal(1.0) - value) / 2.0 if kind == "tone" else value
+
+
+def top_contributors(
+    engine: Engine,
+    kinds: Mapping[str, str],
+    weights: Mapping[str, float],
+    flt: ArticleFilter,
+    span: tuple[date, date],
+    limit: int = 20,
+) -> pd.DataFrame:
+    """The relevant articles of a date span ranked by their own composite risk, with explanations.
+
+    The period's composite is (near enough) the mean of its articles' composites, so the top of
+    this list is what pushed the period up. Columns: base columns, one value and one explanation
+    column per signal (``<signal>_explanation``), and ``article_composite``.
+    """
+    names = [*kinds, RELEVANCE]
+    base = select(*[_base_column(c) for c in BASE_COLUMNS]).select_from(a)
+    stmt, aliases = _score_joins(base, names)
+    composite = _article_composite(aliases, kinds, weights).label("article_composite")
+    stmt = stmt.add_columns(
+        *[aliases[s].c.value.label(s) for s in kinds],
+        *[aliases[s].c.explanation.label(f"{s}_explanation") for s in kinds],
+        composite,
+    )
+    stmt = stmt.where(
+        *where_article(flt),
+        a.c.event_date.between(span[0], span[1]),
+        _relevant(aliases[RELEVANCE], flt.relevance_threshold),
+        or_(*[aliases[s].c.value.is_not(None) for s in kinds]),
+    )
+    stmt = stmt.order_by(composite.desc().nulls_last(), a.c.article_id).limit(limit)
+    columns = [*BASE_COLUMNS, *kinds, *[f"{s}_explanation" for s in kinds], "article_composite"]
+    return _frame(engine, stmt, columns)
+
+
+def _article_composite(
+    aliases: Mapping[str, Any], kinds: Mapping[str, str], weights: Mapping[str, float]
+) -> Any:
+    numerator: Any = literal(0.0)
+    denominator: Any = literal(0.0)
+    for signal, kind in kinds.items():
+        value = aliases[signal].c.value
+        weight = float(weights.get(signal, 0.0))
+        numerator = numerator + func.coalesce(risk_expression(value, kind) * weight, 0.0)
+        denominator = denominator + case((value.is_(None), 0.0), else_=abs(weight))
+    return numerator / func.nullif(denominator, 0.0)
+
+
+def share_counts(
+    engine: Engine, kinds: Mapping[str, str], flt: ArticleFilter, threshold: float
+) -> pd.DataFrame:
+    """Per event day and source: all articles, and relevant articles at or above ``threshold``
+    risk on each signal (columns ``day, source, articles, <signal>...``)."""
+    names = [*kinds, RELEVANCE]
+    base = select(a.c.event_date.label("day"), a.c.source).select_from(a)
+    stmt, aliases = _score_joins(base, names)
+    gate = _relevant(aliases[RELEVANCE], flt.relevance_threshold)
+    counts = [
+        func.sum(
+            case((and_(gate, risk_expression(aliases[s].c.value, k) >= threshold), 1), else_=0)
+        ).label(s)
+        for s, k in kinds.items()
+    ]
+    stmt = (
+        stmt.add_columns(func.count().label("articles"), *counts)
+        .where(*where_article(flt))
+        .group_by(a.c.event_date, a.c.source)
+        .order_by(a.c.event_date, a.c.source)
+    )
+    return _frame(engine, stmt, ["day", "source", "articles", *kinds])
+
+
+def daily_coverage(engine: Engine) -> pd.DataFrame:
+    """Per event day: stored articles and how many distinct sources carried them.
+
+    Grouped by (source, event_date) so the database walks ``ix_articles_source_event_date``
+    in order (0.15 s on a million articles, against seconds for a distinct count per day).
+    """
+    stmt = select(a.c.source, a.c.event_date, func.count()).group_by(a.c.source, a.c.event_date)
+    pairs = _frame(engine, stmt, ["source", "day", "articles"])
+    if pairs.empty:
+        return pd.DataFrame(columns=["day", "articles", "sources"])
+    grouped = pairs.groupby("day").agg(articles=("articles", "sum"), sources=("source", "nunique"))
+    return grouped.reset_index().sort_values("day", ignore_index=True)
+
+
+def list_languages(engine: Engine) -> list[str]:
+    """Every language with scored articles, from the small totals table (else all articles)."""
+    d = schema.daily_signal_totals
+    with engine.connect() as conn:
+        found = [r[0] for r in conn.execute(select(d.c.language).distinct().order_by(d.c.language))]
+        if not found:
+            found = [
+                r[0] for r in conn.execute(select(a.c.language).distinct().order_by(a.c.language))
+            ]
+    return found
+
+
+def run_history(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every run's start time, and every source error with its run (for coverage per period)."""
+    r, e = schema.runs, schema.run_errors
+    runs = _frame(engine, select(r.c.run_id, r.c.started_at), ["run_id", "started_at"])
+    errors = _frame(engine, select(e.c.run_id, e.c.source), ["run_id", "source"])
+    return runs, errors
+
+
+def feed_table(engine: Engine) -> pd.DataFrame:
+    """The feed health rows, worst first (most consecutive failures, then name)."""
+    f = schema.feeds
+    columns = [
+        "name", "url", "http_status", "last_attempt_at", "last_success_at",
+        "consecutive_failures", "last_error", "problems", "entries_seen", "articles_added",
+        "next_attempt_at",
+    ]  # fmt: skip
+    stmt = select(*[f.c[c] for c in columns]).order_by(f.c.consecutive_failures.desc(), f.c.name)
+    return _frame(engine, stmt, columns)
+
+
+def articles_per_source(engine: Engine) -> pd.DataFrame:
+    """Stored articles per source with the latest event date (for the Sources page)."""
+    stmt = (
+        select(a.c.source, func.count().label("articles"), func.max(a.c.event_date).label("latest"))
+        .group_by(a.c.source)
+        .order_by(func.count().desc())
+    )
+    return _frame(engine, stmt, ["source", "articles", "latest_event"])
+
+
+def _frame(engine: Engine, stmt: Any, columns: list[str]) -> pd.DataFrame:
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=columns)

@@ -1,0 +1,110 @@
+"""Read analysts' label corrections from the store as training examples (read-only).
+
+The dashboard stores each correction in ``labels`` (article, signal, old and new value, who,
+when); the latest correction per article and signal wins. Values are on the *score* scale the
+analyst saw (risk and relevance 0..1, tone -1..1) and are mapped here onto the label scale the
+corpus uses (risk: ``positive_from`` when >= 0.5, else 0; tone: times 2). Such examples are
+always training data: ``Example.is_analyst`` keeps them out of the held-out split.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from pipeline import schema
+from pipeline.examples import ANALYST_ORIGIN, RELEVANCE, Example
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SignalScale:
+    """How a signal's scores read: its kind and the label level where positives start."""
+
+    kind: str
+    positive_from: float
+
+
+def label_value(value: float, scale: SignalScale) -> float:
+    """Map a score-scale correction onto the corpus label scale (values beyond it pass as is)."""
+    if scale.kind == "tone":
+        return value * 2.0 if -1.0 <= value <= 1.0 else value
+    if 0.0 <= value <= 1.0:
+        return scale.positive_from if value >= 0.5 else 0.0
+    return value
+
+
+def analyst_examples(engine: Engine, scales: Mapping[str, SignalScale]) -> list[Example]:
+    """Return one example per labelled article, carrying its latest label for each signal."""
+    lab, art = schema.labels, schema.articles
+    query = (
+        select(
+            lab.c.article_id,
+            lab.c.signal,
+            lab.c.new_value,
+            art.c.title,
+            art.c.text,
+            art.c.language,
+        )
+        .join(art, art.c.article_id == lab.c.article_id)
+        .order_by(lab.c.article_id, lab.c.signal, lab.c.labelled_at, lab.c.label_id)
+    )
+    articles: dict[str, dict[str, Any]] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            scale = scales.get(row.signal)
+            if scale is None:  # a signal no longer configured
+                continue
+            entry = articles.setdefault(row.article_id, {"row": row, "labels": {}})
+            entry["labels"][row.signal] = label_value(float(row.new_value), scale)
+    return [_example(article_id, entry) for article_id, entry in articles.items()]
+
+
+def _example(article_id: str, entry: dict[str, Any]) -> Example:
+    row = entry["row"]
+    return Example(
+        example_id=f"{ANALYST_ORIGIN}:{article_id}",
+        language=str(row.language or "und"),
+        title=str(row.title),
+        text=str(row.text),
+        labels=dict(entry["labels"]),
+        origin=ANALYST_ORIGIN,
+        group=f"{ANALYST_ORIGIN}:{article_id}",
+    )
+
+
+def scales_for(signals: Mapping[str, Any]) -> dict[str, SignalScale]:
+    """Every configured signal's scale, plus the relevance gate's."""
+    scales = {n: SignalScale(s.kind, float(s.positive_from)) for n, s in signals.items()}
+    scales[RELEVANCE] = SignalScale("risk", 1.0)
+    return scales
+
+
+def read_analyst_examples(url: str, signals: Mapping[str, Any]) -> tuple[list[Example], str]:
+    """Analyst examples from the database at ``url``, and a note saying what was found.
+
+    A missing database or labels table simply means no corrections yet; an unreachable server
+    is logged and training goes on from the labelled files.
+    """
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
+        return [], "no database yet"
+    try:
+        engine = create_engine(url)
+        try:
+            tables = set(inspect(engine).get_table_names())
+            if not {"labels", "articles"} <= tables:
+                return [], "no labels table"
+            examples = analyst_examples(engine, scales_for(signals))
+        finally:
+            engine.dispose()
+    except SQLAlchemyError as exc:
+        log.warning("cannot read analyst labels: %s", exc)
+        return [], f"database unavailable ({type(exc).__name__})"
+    return examples, f"{len(examples)} analyst-labelled article(s)"

@@ -1,0 +1,61 @@
+"""Re-score every stored article with the loaded models (``policy-risk score --rescore``).
+
+``pipeline.run.score_pending`` only scores articles lacking a current score from the loaded
+model versions, which is what ``run`` needs after ingesting or after a new model version. This
+walks *all* articles in id order (keyset pages, read-only SQL) for when the explanations or the
+scoring code changed but the model version did not; writes go through ``store.save_scores``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from pipeline import schema, store
+from pipeline.records import Article
+from pipeline.scoring import ModelSet, score_articles
+
+BATCH = 1000
+
+
+def rescore_all(
+    engine: Engine, models: ModelSet, progress: Callable[[str, int], None] | None = None
+) -> int:
+    """Score every article again; return how many were scored."""
+    total, after = 0, ""
+    while True:
+        batch = _page(engine, after)
+        if not batch:
+            return total
+        scores = score_articles(models, batch, store.now_utc())
+        store.save_scores(engine, scores, {a.article_id: a.content_hash for a in batch})
+        total += len(batch)
+        after = batch[-1].article_id
+        if progress is not None:
+            progress("re-scored", total)
+
+
+def _page(engine: Engine, after: str) -> list[Article]:
+    a = schema.articles
+    stmt = select(a).where(a.c.article_id > after).order_by(a.c.article_id).limit(BATCH)
+    with engine.connect() as conn:
+        return [_article(row._mapping) for row in conn.execute(stmt)]
+
+
+def _article(row: Any) -> Article:
+    return Article(
+        article_id=row["article_id"],
+        title=row["title"],
+        text=row["text"],
+        source=row["source"],
+        language=row["language"],
+        url=row["url"],
+        page_date=row["page_date"],
+        event_date=row["event_date"],
+        ingested_at=row["ingested_at"],
+        content_hash=row["content_hash"],
+        origin=row["origin"],
+        date_flags=tuple(f for f in (row["date_flags"] or "").split(",") if f),
+    )

@@ -1,0 +1,132 @@
+"""Score writes and the pending-work query; ``pipeline.store`` re-exports both.
+
+Scores are history plus one current value per article and signal (STYLE 5.6). Saving a batch
+also moves the derived totals and each article's score key in the same transaction, under the
+write lock, so the overview never counts a score twice and a killed worker leaves no half batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Engine, or_, select, true
+from sqlalchemy.engine import Connection
+
+from pipeline import schema, totals
+from pipeline.engine import WRITE_LOCK, insert_for, write
+from pipeline.errors import StoreError
+from pipeline.records import Article, Score
+
+
+def articles_to_score(engine: Engine, versions: dict[str, str], limit: int = 5000) -> list[Article]:
+    """Return articles lacking a current score from the given model version for some signal.
+
+    Candidates come from the score-key index: an article scored with exactly these versions on
+    its current content carries their fingerprint, so only the others are looked at (new,
+    changed, or scored by other models), which keeps each call fast however big the store is.
+    The exact per-signal check then runs on those candidates only.
+    """
+    a = schema.articles
+    wanted = totals.score_key(versions.items())
+    found: list[Article] = []
+    with engine.connect() as conn:
+        for side in (a.c.score_key < wanted, a.c.score_key > wanted):
+            if len(found) >= limit:
+                break
+            stmt = (
+                select(a)
+                .where(side, _stale(versions))
+                .order_by(a.c.score_key, a.c.article_id)
+                .limit(limit - len(found))
+            )
+            found.extend(_article_from_row(row._mapping) for row in conn.execute(stmt))
+    return found
+
+
+def _stale(versions: dict[str, str]) -> Any:
+    a, cs = schema.articles, schema.current_scores
+    clauses = []
+    for signal, version in versions.items():
+        scored = (
+            select(cs.c.article_id)
+            .where(cs.c.signal == signal)
+            .where(cs.c.model_version == version)
+            .where(cs.c.article_id == a.c.article_id)
+            .where(cs.c.content_hash == a.c.content_hash)
+        )
+        clauses.append(~scored.exists())
+    return or_(*clauses) if clauses else true()
+
+
+def _article_from_row(row: Any) -> Article:
+    return Article(
+        article_id=row["article_id"],
+        title=row["title"],
+        text=row["text"],
+        source=row["source"],
+        language=row["language"],
+        url=row["url"],
+        page_date=row["page_date"],
+        event_date=row["event_date"],
+        ingested_at=row["ingested_at"],
+        content_hash=row["content_hash"],
+        origin=row["origin"],
+        date_flags=tuple(f for f in (row["date_flags"] or "").split(",") if f),
+    )
+
+
+def save_scores(engine: Engine, batch: Sequence[Score], hashes: dict[str, str]) -> int:
+    """Append scores to the history and make them the current value, in one transaction.
+
+    ``hashes`` gives the content hash each article had when it was scored: if the article
+    changed since, the scores are kept but stay marked stale, so it is scored again.
+    """
+    if not batch:
+        return 0
+    rows = {(s.article_id, s.signal): _score_row(s, hashes[s.article_id]) for s in batch}
+    ordered = [rows[key] for key in sorted(rows)]
+    write(engine, lambda conn: _save(conn, ordered), lock=WRITE_LOCK)
+    return len(batch)
+
+
+def _score_row(score: Score, content: str) -> dict[str, Any]:
+    return {
+        "article_id": score.article_id,
+        "signal": score.signal,
+        "model_version": score.model_version,
+        "content_hash": content,
+        "value": float(score.value),
+        "confidence": score.confidence,
+        "explanation": score.explanation,
+        "scored_at": score.scored_at,
+    }
+
+
+def _save(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    before = totals.load_state(conn, [r["article_id"] for r in rows])
+    missing = sorted({r["article_id"] for r in rows} - set(before.facts))
+    if missing:
+        raise StoreError(f"cannot save scores for unknown article(s): {', '.join(missing[:5])}")
+    history = insert_for(conn, schema.scores).on_conflict_do_nothing()
+    conn.execute(history, rows)
+    _upsert_current(conn, rows)
+    after = totals.State(before.facts, {k: dict(v) for k, v in before.current.items()})
+    for r in rows:
+        after.current.setdefault(r["article_id"], {})[r["signal"]] = totals.Current(
+            r["value"], r["model_version"], r["content_hash"], r["scored_at"]
+        )
+    totals.apply(conn, before, after)
+    old_keys, new_keys = totals.score_keys(before), totals.score_keys(after)
+    totals.reset_score_keys(conn, {k: v for k, v in new_keys.items() if old_keys.get(k) != v})
+
+
+def _upsert_current(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    cs = schema.current_scores
+    stmt = insert_for(conn, cs)
+    changing = ("value", "model_version", "content_hash", "confidence", "explanation", "scored_at")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[cs.c.article_id, cs.c.signal],
+        set_={name: stmt.excluded[name] for name in changing},
+    )
+    conn.execute(stmt, rows)

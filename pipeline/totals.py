@@ -1,0 +1,302 @@
+"""Keep the derived tables (daily signal totals, per-version counts, score keys) exact.
+
+The overview of a million articles cannot afford to join every current score to its article on
+each dashboard render (issue 6), so ``daily_signal_totals`` holds per-day count and sum of every
+current score, keyed by what the dashboard filters on: day, signal, source, language and the
+article's relevance bucket. Writers never add blindly: they read the affected articles' state
+before the write, work out the state after it, and apply the difference, so a re-scored or
+edited article moves its contribution instead of adding it twice. The caller does this inside
+its write transaction, under the write lock, so the totals commit or vanish with the rows.
+
+The relevance gate ``relevance >= t`` is answered from the buckets whenever ``t`` is a multiple
+of 1/20 (0.5, 0.55, ...): bucket ``b`` holds the articles with ``b/20 <= relevance < (b+1)/20``,
+computed with the same float comparisons the detailed query makes, and articles without a
+relevance score sit in ``UNGATED`` (they always pass, as in the detailed query).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Integer, and_, bindparam, case, cast, func, literal, select, update
+from sqlalchemy.engine import Connection
+
+from pipeline import schema
+from pipeline.engine import insert_for
+from pipeline.examples import RELEVANCE
+
+STEPS = 20
+UNGATED = 99
+_CHUNK = 500
+DailyKey = tuple[date, str, str, str, int]
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Current:
+    """One current score as the totals see it."""
+
+    value: float
+    model_version: str
+    content_hash: str
+    scored_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """The article fields that place its scores in the totals."""
+
+    day: date
+    source: str
+    language: str
+    content_hash: str
+
+
+@dataclass(slots=True)
+class State:
+    """Articles and their current scores, before or after a write."""
+
+    facts: dict[str, Facts]
+    current: dict[str, dict[str, Current]]
+
+
+def relevance_bucket(value: float | None) -> int:
+    """Place a relevance score in its bucket: the largest b with value >= b/20."""
+    if value is None:
+        return UNGATED
+    bucket = min(max(int(value * STEPS), 0), STEPS)
+    while bucket < STEPS and value >= (bucket + 1) / STEPS:
+        bucket += 1
+    while bucket > 0 and value < bucket / STEPS:
+        bucket -= 1
+    return bucket
+
+
+def threshold_bucket(threshold: float) -> int | None:
+    """Return b when ``threshold`` is exactly b/20 (the totals can gate on it), else None."""
+    bucket = round(threshold * STEPS)
+    return bucket if 0 <= bucket <= STEPS and bucket / STEPS == threshold else None
+
+
+def score_key(pairs: Iterable[tuple[str, str]]) -> str:
+    """Fingerprint a set of (signal, model version) pairs; '' means nothing scored yet."""
+    items = sorted(set(pairs))
+    if not items:
+        return ""
+    joined = "\n".join(f"{signal}={version}" for signal, version in items)
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:16]
+
+
+def load_state(conn: Connection, ids: Sequence[str]) -> State:
+    """Read the facts and current scores of the given articles."""
+    a, cs = schema.articles, schema.current_scores
+    state = State({}, {})
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), _CHUNK):
+        chunk = unique[start : start + _CHUNK]
+        facts = select(a.c.article_id, a.c.event_date, a.c.source, a.c.language, a.c.content_hash)
+        for aid, day, source, language, content in conn.execute(
+            facts.where(a.c.article_id.in_(chunk))
+        ):
+            state.facts[aid] = Facts(day, source, language, content)
+        scores = select(
+            cs.c.article_id,
+            cs.c.signal,
+            cs.c.value,
+            cs.c.model_version,
+            cs.c.content_hash,
+            cs.c.scored_at,
+        ).where(cs.c.article_id.in_(chunk))
+        for aid, signal, value, version, content, scored_at in conn.execute(scores):
+            stamp = scored_at if scored_at.tzinfo else scored_at.replace(tzinfo=UTC)  # SQLite
+            state.current.setdefault(aid, {})[signal] = Current(value, version, content, stamp)
+    return state
+
+
+def apply(conn: Connection, before: State, after: State) -> None:
+    """Move the totals from ``before`` to ``after`` for the articles either state names."""
+    daily = _subtract(_daily(after), _daily(before))
+    _increment_daily(conn, {k: v for k, v in daily.items() if v != (0, 0.0)})
+    versions = _subtract_versions(_versions(after), _versions(before))
+    _increment_versions(conn, versions, _last_scored(after))
+
+
+def score_keys(state: State) -> dict[str, str]:
+    """Each article's key: the (signal, version) pairs scored on its current content."""
+    keys = {}
+    for aid, facts in state.facts.items():
+        current = state.current.get(aid, {})
+        pairs = [
+            (s, c.model_version) for s, c in current.items() if c.content_hash == facts.content_hash
+        ]
+        keys[aid] = score_key(pairs)
+    return keys
+
+
+def _daily(state: State) -> dict[DailyKey, tuple[int, float]]:
+    sums: dict[DailyKey, tuple[int, float]] = defaultdict(lambda: (0, 0.0))
+    for aid, scores in state.current.items():
+        facts = state.facts.get(aid)
+        if facts is None:
+            continue
+        gate = scores.get(RELEVANCE)
+        bucket = relevance_bucket(gate.value if gate else None)
+        for signal, score in scores.items():
+            key = (facts.day, signal, facts.source, facts.language, bucket)
+            n, total = sums[key]
+            sums[key] = (n + 1, total + score.value)
+    return sums
+
+
+def _subtract(
+    after: Mapping[DailyKey, tuple[int, float]], before: Mapping[DailyKey, tuple[int, float]]
+) -> dict[DailyKey, tuple[int, float]]:
+    out: dict[DailyKey, tuple[int, float]] = {}
+    for key in set(after) | set(before):
+        n1, t1 = after.get(key, (0, 0.0))
+        n0, t0 = before.get(key, (0, 0.0))
+        out[key] = (n1 - n0, t1 - t0)
+    return out
+
+
+def _versions(state: State) -> dict[tuple[str, str], int]:
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for aid, scores in state.current.items():
+        if aid in state.facts:
+            for signal, score in scores.items():
+                counts[(signal, score.model_version)] += 1
+    return counts
+
+
+def _subtract_versions(
+    after: Mapping[tuple[str, str], int], before: Mapping[tuple[str, str], int]
+) -> dict[tuple[str, str], int]:
+    keys = set(after) | set(before)
+    return {k: after.get(k, 0) - before.get(k, 0) for k in keys}
+
+
+def _last_scored(state: State) -> dict[tuple[str, str], datetime]:
+    last: dict[tuple[str, str], datetime] = {}
+    for scores in state.current.values():
+        for signal, score in scores.items():
+            key = (signal, score.model_version)
+            if key not in last or score.scored_at > last[key]:
+                last[key] = score.scored_at
+    return last
+
+
+def _increment_daily(conn: Connection, deltas: Mapping[DailyKey, tuple[int, float]]) -> None:
+    if not deltas:
+        return
+    t = schema.daily_signal_totals
+    rows = [
+        {
+            "day": k[0],
+            "signal": k[1],
+            "source": k[2],
+            "language": k[3],
+            "relevance_bucket": k[4],
+            "n": n,
+            "total": total,
+        }
+        for k, (n, total) in sorted(deltas.items())
+    ]
+    stmt = insert_for(conn, t)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[t.c.day, t.c.signal, t.c.source, t.c.language, t.c.relevance_bucket],
+        set_={"n": t.c.n + stmt.excluded.n, "total": t.c.total + stmt.excluded.total},
+    )
+    conn.execute(stmt, rows)
+
+
+def _increment_versions(
+    conn: Connection,
+    deltas: Mapping[tuple[str, str], int],
+    last: Mapping[tuple[str, str], datetime],
+) -> None:
+    keys = sorted(k for k in set(deltas) | set(last) if deltas.get(k, 0) or k in last)
+    if not keys:
+        return
+    t = schema.version_totals
+    rows = [
+        {
+            "signal": s,
+            "model_version": v,
+            "n": deltas.get((s, v), 0),
+            "last_scored_at": last.get((s, v)) or _EPOCH,
+        }
+        for s, v in keys
+    ]
+    stmt = insert_for(conn, t)
+    newer = case(
+        (stmt.excluded.last_scored_at > t.c.last_scored_at, stmt.excluded.last_scored_at),
+        else_=t.c.last_scored_at,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[t.c.signal, t.c.model_version],
+        set_={"n": t.c.n + stmt.excluded.n, "last_scored_at": newer},
+    )
+    conn.execute(stmt, rows)
+
+
+def bucket_sql(value: Any) -> Any:
+    """The SQL twin of ``relevance_bucket`` (used when rebuilding the totals in one statement)."""
+    steps = [case((value >= literal(b / STEPS), 1), else_=0) for b in range(1, STEPS + 1)]
+    summed: Any = steps[0]
+    for step in steps[1:]:
+        summed = summed + step
+    return case((value.is_(None), UNGATED), else_=cast(summed, Integer))
+
+
+def rebuild(conn: Connection) -> None:
+    """Recompute both totals tables from ``articles`` and ``current_scores`` from scratch."""
+    a, cs, d, v = (
+        schema.articles,
+        schema.current_scores,
+        schema.daily_signal_totals,
+        schema.version_totals,
+    )
+    gate = cs.alias("gate")
+    bucket = bucket_sql(gate.c.value).label("relevance_bucket")
+    grouped = (
+        select(
+            a.c.event_date,
+            cs.c.signal,
+            a.c.source,
+            a.c.language,
+            bucket,
+            func.count().label("n"),
+            func.sum(cs.c.value).label("total"),
+        )
+        .select_from(cs.join(a, a.c.article_id == cs.c.article_id))
+        .outerjoin(gate, and_(gate.c.article_id == cs.c.article_id, gate.c.signal == RELEVANCE))
+        .group_by(a.c.event_date, cs.c.signal, a.c.source, a.c.language, bucket)
+    )
+    conn.execute(d.delete())
+    conn.execute(
+        d.insert().from_select(
+            ["day", "signal", "source", "language", "relevance_bucket", "n", "total"], grouped
+        )
+    )
+    versions = select(cs.c.signal, cs.c.model_version, func.count(), func.max(cs.c.scored_at))
+    conn.execute(v.delete())
+    conn.execute(
+        v.insert().from_select(
+            ["signal", "model_version", "n", "last_scored_at"],
+            versions.group_by(cs.c.signal, cs.c.model_version),
+        )
+    )
+
+
+def reset_score_keys(conn: Connection, keys: Mapping[str, str]) -> None:
+    """Store new score keys for the given articles (only those that changed are passed)."""
+    if not keys:
+        return
+    a = schema.articles
+    stmt = update(a).where(a.c.article_id == bindparam("aid")).values(score_key=bindparam("key"))
+    conn.execute(stmt, [{"aid": aid, "key": key} for aid, key in sorted(keys.items())])

@@ -1,0 +1,139 @@
+"""Fixtures for real-browser tests: a running Streamlit server and Debian's Chromium via Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, require
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium; we never download a browser (``playwright install`` cannot run here)."""
+    for candidate in CHROMIUM_CANDIDATES:
+        if Path(candidate).is_file():
+            return candidate
+    return shutil.which("chromium")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Dashboard:
+    url: str
+    log: Path
+    process: subprocess.Popen[bytes]
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def start_dashboard(config: Path, log: Path, script: Path = ROOT / "dashboard.py") -> Dashboard:
+    """Start ``streamlit run`` headless on a free 127.0.0.1 port and wait for its health check."""
+    port = free_port()
+    env = {**os.environ, "POLICY_RISK_CONFIG": str(config)}
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    handle = log.open("wb")
+    process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    handle.close()
+    dashboard = Dashboard(f"http://127.0.0.1:{port}", log, process)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{dashboard.output()}")
+        try:
+            with urllib.request.urlopen(f"{dashboard.url}/_stcore/health", timeout=2) as response:
+                if response.read().decode() == "ok":
+                    return dashboard
+        except OSError:
+            time.sleep(0.3)
+    process.terminate()
+    raise RuntimeError(f"streamlit did not become healthy in 60 s:\n{dashboard.output()}")
+
+
+def stop_dashboard(dashboard: Dashboard) -> None:
+    dashboard.process.terminate()
+    try:
+        dashboard.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        dashboard.process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """A headless Chromium; skipped on a laptop without it, a failure in CI."""
+    path = chromium_path()
+    require(path is not None, "Chromium not found (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - the test extra installs it
+        require(False, "Python Playwright not installed (pip install -e '.[test]')")
+        raise
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=path,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield instance
+        instance.close()
+
+
+def wait_for_app(page: object, timeout_ms: int = 60_000) -> None:
+    """Wait until the Streamlit script run has finished (stale elements are gone)."""
+    page.wait_for_function(  # type: ignore[attr-defined]
+        """() => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            return app && app.getAttribute('data-test-script-state') === 'notRunning';
+        }""",
+        timeout=timeout_ms,
+    )
+
+
+def full_screenshot(page: object, path: Path, width: int = 1400) -> None:
+    """Screenshot the whole app: Streamlit scrolls an inner element, so grow the window first."""
+    height = page.evaluate(  # type: ignore[attr-defined]
+        "document.querySelector('[data-testid=\"stMain\"]').scrollHeight"
+    )
+    page.set_viewport_size({"width": width, "height": int(height) + 40})  # type: ignore[attr-defined]
+    page.wait_for_timeout(1500)  # type: ignore[attr-defined]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]

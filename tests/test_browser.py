@@ -1,0 +1,117 @@
+"""One real-browser pass: Debian Chromium driven by Playwright against `streamlit run dashboard.py`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser import (  # noqa: F401
+    Dashboard,
+    browser,
+    full_screenshot,
+    start_dashboard,
+    stop_dashboard,
+    wait_for_app,
+)
+from tests.conftest import ROOT
+from tests.demo_store import demo_config
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = ROOT / "tests" / "artifacts"
+KNOWN = "Washington declares Colombia failed demonstrably in drug fight"
+COMPOSITE = "Composite (latest, smoothed)"
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    config = demo_config(tmp_path_factory)
+    server = start_dashboard(config, tmp_path_factory.mktemp("browser") / "streamlit.log")
+    yield server
+    stop_dashboard(server)
+
+
+def _composite(page: Any) -> str:
+    metric = page.locator('[data-testid="stMetric"]', has_text=COMPOSITE)
+    return str(metric.locator('[data-testid="stMetricValue"]').inner_text())
+
+
+def _download(page: Any, label: str) -> list[dict[str, str]]:
+    with page.expect_download(timeout=30_000) as info:
+        page.get_by_role("button", name=label).click()
+    content = Path(info.value.path()).read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(content)))
+
+
+def _move_tone_slider_to_minimum(page: Any) -> str:
+    before = _composite(page)
+    slider = page.get_by_role("slider", name=re.compile("Cooperation tone"))
+    slider.focus()
+    slider.press("Home")
+    page.wait_for_function(
+        """([label, before]) => {
+            const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
+                .find(e => e.innerText.includes(label));
+            return m && !m.innerText.includes(before);
+        }""",
+        arg=[COMPOSITE, before],
+        timeout=30_000,
+    )
+    wait_for_app(page)
+    return before
+
+
+def _check_series(rows: list[dict[str, str]]) -> None:
+    assert len(rows) > 10
+    drawn = [r for r in rows if r["composite"]]
+    assert drawn
+    for row in drawn:
+        risk, tone = row["decertification_risk"], row["cooperation_tone"]
+        if risk and tone:  # weights now 0.6 and -1.0: the slider's move is in the file
+            expected = (0.6 * float(risk) - 1.0 * float(tone)) / 1.6
+            assert float(row["composite"]) == pytest.approx(expected, abs=1e-9)
+
+
+def test_overview_slider_download_and_screenshot(browser: Any, dashboard: Dashboard) -> None:  # noqa: F811
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    try:
+        page.goto(dashboard.url, wait_until="domcontentloaded")
+        page.get_by_role("heading", name="Policy Risk Monitor").wait_for(timeout=60_000)
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        wait_for_app(page)
+        assert page.title() == "Policy Risk Monitor"
+
+        before = _move_tone_slider_to_minimum(page)
+        assert _composite(page) != before
+        page.get_by_role("tab", name="Snapshot").click()
+        page.get_by_role("button", name="Download series CSV").wait_for(timeout=30_000)
+        wait_for_app(page)
+        _check_series(_download(page, "Download series CSV"))
+
+        page.locator('[data-testid="stRadioOption"]', has_text=re.compile("^Articles$")).click()
+        page.get_by_role("heading", name="Article detail").wait_for(timeout=30_000)
+        wait_for_app(page)
+        search = page.get_by_label("Search titles and text")
+        search.fill("insult to the police officers")
+        search.press("Enter")
+        page.locator('[data-testid="stText"]', has_text=KNOWN).first.wait_for(timeout=30_000)
+        wait_for_app(page)
+        caption = page.get_by_text(re.compile(r"article\(s\) match the filters")).inner_text()
+        expected = int(re.search(r"([\d,]+) article", caption).group(1).replace(",", ""))  # type: ignore[union-attr]
+        rows = _download(page, "Download articles CSV")
+        assert len(rows) == expected > 0 and KNOWN in [r["title"] for r in rows]
+        assert {"id", "title", "event_date", "page_date", "decertification_risk"} <= set(rows[0])
+
+        full_screenshot(page, ARTIFACTS / "dashboard.png")
+    except Exception:
+        print(dashboard.output())  # noqa: T201 (the server log explains a failure)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
+        raise
+    finally:
+        page.close()

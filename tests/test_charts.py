@@ -1,0 +1,135 @@
+"""Figures: what the composite, signals and share charts draw, with labelled axes and palette."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from pipeline.charts import (
+    PALETTE,
+    PROVISIONAL_FILL,
+    THIN_FILL,
+    Marks,
+    composite_figure,
+    share_figure,
+    signals_figure,
+)
+from pipeline.config import Annotation
+from pipeline.index import Crossing
+
+LABELS = {"decertification_risk": "Decertification risk", "cooperation_tone": "Cooperation tone"}
+
+
+def _frame() -> pd.DataFrame:
+    index = pd.date_range("2025-09-01", periods=10, freq="D", name="period")
+    values = [0.2, 0.3, np.nan, 0.7, 0.8, 0.5, 0.4, 0.65, 0.7, 0.9]
+    frame = pd.DataFrame({"composite": values}, index=index)
+    frame["composite_smoothed"] = frame["composite"].rolling(3, min_periods=1).mean()
+    for signal in LABELS:
+        frame[signal] = frame["composite"]
+        frame[f"{signal}_smoothed"] = frame["composite_smoothed"]
+    frame["articles"] = [3, 2, 0, 4, 5, 1, 1, 2, 3, 1]
+    frame["all_articles"] = frame["articles"] + 2
+    frame["sources"] = 2
+    frame["feeds_configured"] = 3
+    frame["feeds_healthy"] = [3, 3, np.nan, 1, 3, 3, 3, 3, 3, 3]
+    return frame
+
+
+def _marks(**changes: object) -> Marks:
+    base = {
+        "threshold": 0.6,
+        "alerts": [Crossing(pd.Timestamp("2025-09-04"), 0.7, 0.3)],
+        "annotations": [Annotation(date=date(2025, 9, 5), label="Colombia decertified")],
+        "thin": [(pd.Timestamp("2025-09-03"), pd.Timestamp("2025-09-05"))],
+        "provisional": [(pd.Timestamp("2025-09-10"), pd.Timestamp("2025-09-11"))],
+    }
+    return Marks(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def test_composite_figure_draws_every_layer() -> None:
+    fig = composite_figure(_frame(), _marks())
+    names = [trace.name for trace in fig.data]
+    assert names == [
+        "Composite (per period)",
+        "Composite (rolling mean)",
+        "Threshold crossed (alert)",
+        "Relevant articles",
+        "All stored articles",
+        "Thin coverage (shaded grey)",
+        "Provisional (shaded orange)",
+    ]
+    shapes = fig.layout.shapes
+    assert any(s.type == "line" and s.y0 == 0.6 == s.y1 for s in shapes)  # threshold
+    assert [s.fillcolor for s in shapes if s.type == "rect"] == [THIN_FILL, PROVISIONAL_FILL]
+    texts = [a.text for a in fig.layout.annotations]
+    assert "Colombia decertified" in texts and "alert threshold 0.60" in texts
+
+
+def test_composite_figure_labels_axes_and_units() -> None:
+    fig = composite_figure(_frame(), _marks())
+    assert fig.layout.yaxis.title.text == "Risk (0 = low, 1 = high)"
+    assert tuple(fig.layout.yaxis.range) == (0, 1)
+    assert fig.layout.yaxis2.title.text == "Articles per period"
+    assert fig.layout.xaxis2.title.text == "Event date"
+    assert fig.layout.clickmode == "event+select"
+
+
+def test_hover_carries_coverage_per_period() -> None:
+    trace = composite_figure(_frame(), _marks()).data[0]
+    assert "feeds healthy: %{customdata[3]}" in trace.hovertemplate
+    assert trace.customdata[2][3] == "n/a"  # nothing ran that day: unknown, not zero
+    assert trace.customdata[3][3] == 1
+
+
+def test_optional_layers_can_be_absent() -> None:
+    fig = composite_figure(_frame(), _marks(alerts=[], thin=[], provisional=[], annotations=[]))
+    assert [t.name for t in fig.data] == [
+        "Composite (per period)",
+        "Composite (rolling mean)",
+        "Relevant articles",
+        "All stored articles",
+    ]
+    assert not [s for s in fig.layout.shapes if s.type == "rect"]
+
+
+def test_annotations_outside_the_range_are_not_drawn() -> None:
+    far = Annotation(date=date(2020, 1, 1), label="Long ago")
+    fig = composite_figure(_frame(), _marks(annotations=[far]))
+    assert "Long ago" not in [a.text for a in fig.layout.annotations]
+
+
+def test_signals_figure_uses_the_colour_blind_safe_palette() -> None:
+    fig = signals_figure(_frame(), LABELS)
+    assert [t.name for t in fig.data] == [
+        "Decertification risk (per period)",
+        "Decertification risk (rolling mean)",
+        "Cooperation tone (per period)",
+        "Cooperation tone (rolling mean)",
+    ]
+    assert fig.data[1].line.color == PALETTE[0] and fig.data[3].line.color == PALETTE[1]
+    assert fig.layout.yaxis.title.text.startswith("Risk (tone shown as")
+
+
+def test_share_figure_names_its_unit() -> None:
+    frame = _frame().assign(
+        decertification_risk_share=10.0, cooperation_tone_share=5.0, composite_share=8.0
+    )
+    fig = share_figure(frame, LABELS, "% of all articles")
+    assert [t.name for t in fig.data] == [
+        "Decertification risk",
+        "Cooperation tone",
+        "Weighted (composite)",
+    ]
+    assert fig.layout.yaxis.title.text == "% of all articles"
+
+
+def test_dense_series_draw_lines_and_sparse_ones_keep_markers() -> None:
+    assert composite_figure(_frame(), _marks()).data[0].mode == "markers+lines"
+    index = pd.date_range("2023-01-01", periods=900, freq="D", name="period")
+    dense = pd.DataFrame({c: 0.5 for c in _frame().columns}, index=index)
+    assert composite_figure(dense, _marks()).data[0].mode == "lines"
+    assert signals_figure(dense, LABELS).data[0].mode == "lines"
+    assert signals_figure(_frame(), LABELS).data[0].mode == "markers"

@@ -1,0 +1,133 @@
+"""``export``: the same rows and columns as the dashboard for the same filters and weights."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipeline.export import manifest_path
+from tests.cli_group import invoke
+from tests.conftest import ROOT
+from tests.demo_store import demo_config
+from tests.test_dashboard import _download, _KeptFiles
+
+DASHBOARD = str(ROOT / "dashboard.py")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return demo_config(tmp_path_factory)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+def _export(demo: Path, out: Path, *args: str) -> list[dict[str, str]]:
+    result = invoke(demo, "export", "--output", out, *args)
+    assert result.exit_code == 0, result.output
+    return _rows(out)
+
+
+def test_export_all_articles_with_signal_columns(demo: Path, tmp_path: Path) -> None:
+    rows = _export(demo, tmp_path / "all.csv")
+    assert len(rows) >= 50
+    assert list(rows[0])[:7] == [
+        "id",
+        "url",
+        "title",
+        "source",
+        "language",
+        "page_date",
+        "event_date",
+    ]
+    info = json.loads(manifest_path(tmp_path / "all.csv").read_text(encoding="utf-8"))
+    assert info["rows"] == len(rows) and info["filters"]["relevant_only"] is False
+
+
+def test_export_filters_narrow_the_rows(demo: Path, tmp_path: Path) -> None:
+    every = _export(demo, tmp_path / "all.csv")
+    sports = _export(demo, tmp_path / "s.csv", "--source", "Sports Daily")
+    assert {r["source"] for r in sports} == {"Sports Daily"}
+    spanish = _export(demo, tmp_path / "es.csv", "--language", "es")
+    assert {r["language"] for r in spanish} == {"es"}
+    relevant = _export(demo, tmp_path / "rel.csv", "--relevant-only")
+    assert all(float(r["relevance"]) >= 0.5 for r in relevant if r["relevance"])
+    risky = _export(demo, tmp_path / "r.csv", "--range", "decertification_risk:0.5:1")
+    assert risky and all(float(r["decertification_risk"]) >= 0.5 for r in risky)
+    mentions = _export(demo, tmp_path / "m.csv", "--mentions", "colombia")
+    assert 0 < len(mentions) < len(every)
+    ordered = _export(demo, tmp_path / "o.csv", "--sort", "cooperation_tone", "--ascending")
+    tones = [float(r["cooperation_tone"]) for r in ordered if r["cooperation_tone"]]
+    assert tones == sorted(tones)
+
+
+def test_export_limit_records_truncation(demo: Path, tmp_path: Path) -> None:
+    rows = _export(demo, tmp_path / "few.csv", "--limit", "3")
+    info = json.loads(manifest_path(tmp_path / "few.csv").read_text(encoding="utf-8"))
+    assert len(rows) == 3 and info["truncated"] is True and info["limit"] == 3
+
+
+def test_export_series_with_weights_period_and_share(demo: Path, tmp_path: Path) -> None:
+    rows = _export(
+        demo, tmp_path / "s.csv", "--series", "--weight", "cooperation_tone=0",
+        "--period", "month", "--window", "1", "--share", "--standardise",
+    )  # fmt: skip
+    assert rows and all(r["period"].endswith("-01") for r in rows)
+    assert {"composite_share", "thin", "provisional", "feeds_healthy"} <= set(rows[0])
+    for row in rows:
+        if row["composite"]:
+            assert float(row["composite"]) == pytest.approx(float(row["decertification_risk"]))
+    info = json.loads(manifest_path(tmp_path / "s.csv").read_text(encoding="utf-8"))
+    assert info["view"] == "share" and info["standardise_outlets"] is True
+
+
+def test_export_zip_holds_csv_and_manifest(demo: Path, tmp_path: Path) -> None:
+    result = invoke(demo, "export", "--output", tmp_path / "snap.zip", "--zip", "--limit", "5")
+    assert result.exit_code == 0, result.output
+    names = zipfile.ZipFile(tmp_path / "snap.zip").namelist()
+    assert sorted(names) == ["snap.csv", "snap.manifest.json"]
+
+
+def test_export_refuses_bad_options(demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "x.csv"
+    assert invoke(demo, "export", "--output", out, "--range", "nonsense").exit_code == 2
+    assert invoke(demo, "export", "--output", out, "--weight", "nope=1").exit_code == 2
+    unknown = invoke(demo, "export", "--output", out, "--mentions", "Atlantis")
+    assert unknown.exit_code == 1 and "unknown country 'Atlantis'" in unknown.stderr
+    manifest = tmp_path / "m.json"
+    manifest.write_text("{}", encoding="utf-8")
+    mixed = invoke(demo, "export", "--output", out, "--like", manifest, "--search", "x")
+    assert mixed.exit_code == 2 and "drop --search" in mixed.output
+
+
+@pytest.mark.parametrize("kind", ["articles", "series"])
+def test_export_like_reproduces_a_dashboard_download_byte_for_byte(
+    kind: str, demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POLICY_RISK_CONFIG", str(demo))
+    monkeypatch.setattr("streamlit.testing.v1.app_test.MemoryMediaFileStorage", _KeptFiles)
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.run()
+    at.sidebar.slider(key="weight_cooperation_tone").set_value(0.15).run()
+    at.sidebar.selectbox(key="period").set_value("week").run()
+    at.sidebar.text_input(key="search").input("Colombia").run()
+    if kind == "series":
+        at.session_state["overview_tab"] = "Snapshot"
+        at.run()
+    if kind == "articles":
+        at.sidebar.radio(key="page").set_value("Articles").run()
+        at.multiselect(key="mentions").select("United States").run()
+        at.selectbox(key="sort_by").set_value("decertification_risk").run()
+    screen = _download(at, f"download_{kind}")
+    (tmp_path / "m.json").write_bytes(_download(at, f"download_{kind}_manifest"))
+    result = invoke(demo, "export", "--output", tmp_path / "cli.csv", "--like", tmp_path / "m.json")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "cli.csv").read_bytes() == screen
+    assert len(screen.decode("utf-8").splitlines()) > 1

@@ -1,0 +1,120 @@
+"""Compare two dates or two snapshots: which signals, terms and weights moved the index."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pandas as pd
+import pytest
+
+from pipeline.compare import (
+    Snapshot,
+    SnapshotError,
+    load_snapshot,
+    settings_diff,
+    signal_changes,
+    snapshot_changes,
+    term_shift,
+    weight_effect,
+)
+from pipeline.export import frame_to_csv, manifest_json, snapshot_zip
+
+SIGNALS = ["decertification_risk", "cooperation_tone"]
+A, B = pd.Timestamp("2025-03-01"), pd.Timestamp("2025-09-01")
+
+
+def _series(weights: dict[str, float]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {"decertification_risk": [0.2, 0.8], "cooperation_tone": [0.4, 0.6]},
+        index=pd.DatetimeIndex([A, B], name="period"),
+    )
+    total = sum(abs(w) for w in weights.values())
+    frame["composite"] = sum(frame[s] * w for s, w in weights.items()) / total
+    return frame
+
+
+def test_signal_changes_add_up_to_the_composite_change() -> None:
+    weights = {"decertification_risk": 0.6, "cooperation_tone": 0.4}
+    table = signal_changes(_series(weights), weights, A, B).set_index("signal")
+    assert table.loc["decertification_risk", "change"] == pytest.approx(0.6)
+    assert table.loc["decertification_risk", "effect_on_composite"] == pytest.approx(0.36)
+    assert table.loc["cooperation_tone", "effect_on_composite"] == pytest.approx(0.08)
+    assert table.loc["composite", "change"] == pytest.approx(0.44)
+
+
+def test_missing_periods_give_gaps_not_errors() -> None:
+    weights = {"decertification_risk": 1.0}
+    table = signal_changes(_series(weights), weights, A, pd.Timestamp("2030-01-01"))
+    assert table["change"].isna().all()
+    assert all(
+        pd.isna(v)
+        for v in weight_effect(_series(weights), weights, weights, pd.Timestamp("2030-01-01"))
+    )
+
+
+def test_weight_effect_compares_file_and_current_weights() -> None:
+    frame = _series({"decertification_risk": 0.6, "cooperation_tone": 0.4})
+    file_value, now_value = weight_effect(
+        frame,
+        {"decertification_risk": 0.6, "cooperation_tone": 0.4},
+        {"decertification_risk": 1.0},
+        B,
+    )
+    assert file_value == pytest.approx(0.72) and now_value == pytest.approx(0.8)
+
+
+def test_term_shift_finds_the_terms_that_moved() -> None:
+    rows_a = pd.DataFrame(
+        {"decertification_risk_explanation": ['{"up": [["agreement", 0.2]], "down": []}']}
+    )
+    rows_b = pd.DataFrame(
+        {"decertification_risk_explanation": ['{"up": [["coca", 0.5]], "down": []}']}
+    )
+    shift = term_shift(rows_a, rows_b, ["decertification_risk"])
+    assert shift["term"].tolist() == ["coca", "agreement"]
+    assert shift["change"].tolist() == pytest.approx([0.5, -0.2])
+    assert term_shift(rows_a.iloc[0:0], rows_b.iloc[0:0], ["decertification_risk"]).empty
+
+
+def _snapshot_bytes(weights: dict[str, float], as_zip: bool = True) -> bytes:
+    frame = _series(weights).reset_index()
+    data = frame_to_csv(frame)
+    info = manifest_json({"kind": "series", "weights": weights, "period": "month"})
+    return snapshot_zip("s.csv", data, info) if as_zip else data
+
+
+def test_snapshot_change_splits_into_data_and_weights() -> None:
+    old = load_snapshot(
+        "a.zip", _snapshot_bytes({"decertification_risk": 1.0, "cooperation_tone": 0.0})
+    )
+    new = load_snapshot(
+        "b.zip", _snapshot_bytes({"decertification_risk": 0.5, "cooperation_tone": 0.5})
+    )
+    changes = snapshot_changes(old, new, SIGNALS)
+    assert (changes["data_effect"] == 0).all()
+    assert changes["weights_effect"].tolist() == pytest.approx([0.1, -0.1])
+    assert (changes["change"] == changes["data_effect"] + changes["weights_effect"]).all()
+    diff = settings_diff(old.manifest, new.manifest)
+    assert diff["setting"].tolist() == ["weights.cooperation_tone", "weights.decertification_risk"]
+
+
+def test_snapshot_from_a_bare_csv_has_no_manifest() -> None:
+    snap = load_snapshot("a.csv", _snapshot_bytes({"decertification_risk": 1.0}, as_zip=False))
+    assert isinstance(snap, Snapshot) and snap.manifest == {}
+    assert list(snap.frame.index) == [A, B]
+
+
+@pytest.mark.parametrize("data", [b"x,y\n1,2\n", b"\xff\xfe\x00garbage", b"PK\x03\x04broken zip"])
+def test_files_that_are_not_series_snapshots_are_refused(data: bytes) -> None:
+    with pytest.raises(SnapshotError, match="not a series snapshot"):
+        load_snapshot("bad", data)
+
+
+def test_a_zip_without_a_csv_is_refused() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("only.manifest.json", json.dumps({}))
+    with pytest.raises(SnapshotError):
+        load_snapshot("x.zip", buffer.getvalue())

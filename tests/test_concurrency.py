@@ -1,0 +1,125 @@
+"""Two workers on one store at once: nothing duplicated, nothing lost (issue 6), on both stores.
+
+The first test runs two real ``python -m pipeline run`` processes over overlapping seed folders;
+the others race threads through the store functions directly, which hits the conflicts harder
+than two processes that spend most of their time parsing and scoring.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bench.generate_articles import generate_items, write_jsonl
+from pipeline import schema, store
+from pipeline.normalise import normalise_item
+from pipeline.records import Score
+from tests.pg import store_url_fixture  # noqa: F401
+from tests.pipeline_runs import (
+    assert_complete,
+    count,
+    start_run,
+    trained_models_fixture,  # noqa: F401
+    write_run_config,
+)
+from tests.store_checks import assert_totals_consistent
+
+NOW = datetime(2025, 9, 16, 12, 0, tzinfo=UTC)
+
+
+def _race(workers: list[Callable[[], object]]) -> None:
+    """Run the callables in threads released together; re-raise the first failure."""
+    barrier = threading.Barrier(len(workers))
+    errors: list[BaseException] = []
+
+    def run(work: Callable[[], object]) -> None:
+        barrier.wait()
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+@pytest.mark.slow
+def test_two_pipeline_runs_at_once_store_the_union_once(
+    store_url: str, trained_models: Path, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared"
+    write_jsonl(shared, 600, per_file=600, seed=1, words=40)
+    configs = []
+    for name, seed in (("a", 2), ("b", 3)):
+        own = tmp_path / f"own-{name}"
+        write_jsonl(own, 300, per_file=300, seed=seed, words=40)
+        configs.append(write_run_config(tmp_path / name, [shared, own], trained_models))
+    engine = store.open_store(store_url)
+    procs = [start_run(c, store_url, tmp_path / f"run-{i}.log") for i, c in enumerate(configs)]
+    for i, proc in enumerate(procs):
+        assert proc.wait(timeout=180) == 0, (tmp_path / f"run-{i}.log").read_text()[-3000:]
+    assert_complete(engine, configs[0], 1200)
+    assert count(engine, schema.raw_items) == 1200
+    assert_totals_consistent(engine, ["decertification_risk", "cooperation_tone"])
+
+
+def test_racing_upserts_of_the_same_articles_add_each_once(store_url: str) -> None:
+    engine = store.open_store(store_url)
+    items = list(generate_items(300, seed=4, words=30))
+    articles = [normalise_item(item, NOW) for item in items]
+    copies = [  # the same stories under other URLs: content dedup must also hold under races
+        replace(a, article_id=f"copy{i:04d}", source="Copycat") for i, a in enumerate(articles[:50])
+    ]
+    batches = [articles[:200], articles[100:], articles[::-1], copies + articles[:20]]
+    _race(
+        [lambda b=b: store.upsert_articles(engine, b) for b in batches]
+        + [lambda: store.save_raw_items(engine, items) for _ in range(2)]
+    )
+    assert count(engine, schema.articles) == 300
+    assert count(engine, schema.raw_items) == 300
+    with engine.connect() as conn:
+        sources = conn.execute(
+            select(schema.article_sources.c.source).where(
+                schema.article_sources.c.source == "Copycat"
+            )
+        ).all()
+    assert len(sources) == 50
+
+
+def test_racing_score_writes_keep_totals_exact(store_url: str) -> None:
+    engine = store.open_store(store_url)
+    articles = [normalise_item(item, NOW) for item in generate_items(200, seed=5, words=30)]
+    store.upsert_articles(engine, articles)
+    hashes = {a.article_id: a.content_hash for a in articles}
+
+    def scorer(version: str, value: float, part: slice) -> Callable[[], object]:
+        batch = [
+            Score(a.article_id, signal, value, version, NOW)
+            for a in articles[part]
+            for signal in ("decertification_risk", "cooperation_tone", "relevance")
+        ]
+        return lambda: [
+            store.save_scores(engine, batch[i : i + 90], hashes) for i in range(0, len(batch), 90)
+        ]
+
+    _race(
+        [
+            scorer("v1", 0.2, slice(0, 150)),
+            scorer("v2", 0.7, slice(50, 200)),
+            scorer("v1", 0.4, slice(None, None, -1)),
+            scorer("v3", 0.9, slice(0, 200, 3)),
+        ]
+    )
+    assert count(engine, schema.current_scores) == 600
+    assert_totals_consistent(engine, ["decertification_risk", "cooperation_tone"])

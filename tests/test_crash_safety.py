@@ -1,0 +1,128 @@
+"""``kill -9`` of a real pipeline run during ingest and scoring, then a rerun (issue 6).
+
+After every kill the store must show whole batches only (each batch is one transaction), and the
+derived totals must agree with the rows; after the final rerun every article is stored exactly
+once and scored by every model. Runs on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from bench.generate_articles import generate_items, write_jsonl
+from pipeline import schema, store, totals
+from pipeline.normalise import normalise_item
+from pipeline.records import Score
+from pipeline.run import BATCH
+from tests.pg import store_url_fixture  # noqa: F401
+from tests.pipeline_runs import (
+    assert_complete,
+    count,
+    start_run,
+    trained_models_fixture,  # noqa: F401
+    write_run_config,
+)
+from tests.store_checks import assert_totals_consistent
+
+ARTICLES = 3 * BATCH
+SEED = 20261127
+WORDS = 40  # short articles: the test is about the store, not about parsing long texts
+
+
+@pytest.fixture(name="crash_config")
+def crash_config_fixture(tmp_path: Path, trained_models: Path) -> Path:
+    seeds = tmp_path / "seeds"
+    write_jsonl(seeds, ARTICLES, per_file=BATCH, seed=SEED, words=WORDS)
+    return write_run_config(tmp_path / "run", [seeds], trained_models)
+
+
+def _kill_when(
+    proc: subprocess.Popen[bytes], ready: Callable[[], bool], delay: float, timeout: float = 60.0
+) -> bool:
+    """SIGKILL the run ``delay`` seconds after ``ready()`` holds; False if it finished first."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None:
+            return False
+        assert time.monotonic() < deadline, "the run never reached the point to kill it at"
+        time.sleep(0.02)
+    time.sleep(delay)
+    if proc.poll() is not None:
+        return False
+    proc.kill()
+    proc.wait()
+    return True
+
+
+def _assert_whole_batches(engine: Engine) -> None:
+    """What a killed run left behind is made of complete, consistent batches."""
+    assert count(engine, schema.raw_items) % BATCH == 0
+    assert count(engine, schema.articles) % BATCH == 0
+    cs = schema.current_scores
+    with engine.connect() as conn:
+        per_signal: dict[str, int] = dict(
+            conn.execute(select(cs.c.signal, func.count()).group_by(cs.c.signal)).all()
+        )
+    assert len(set(per_signal.values())) <= 1, (
+        f"an article is scored on some signals only: {per_signal}"
+    )
+    assert all(n % BATCH == 0 for n in per_signal.values()), per_signal
+    assert_totals_consistent(engine, ["decertification_risk", "cooperation_tone"])
+
+
+@pytest.mark.slow
+def test_kill_during_ingest_and_scoring_then_rerun_loses_and_duplicates_nothing(
+    store_url: str, crash_config: Path, tmp_path: Path
+) -> None:
+    rng = random.Random(SEED)
+    log = tmp_path / "runs.log"
+    engine = store.open_store(store_url)  # the runs find the schema in place, as after `run`
+    stages: list[tuple[str, Callable[[], bool]]] = [
+        ("ingest", lambda: count(engine, schema.raw_items) > 0),
+        ("scoring", lambda: count(engine, schema.current_scores) > 0),
+    ]
+    killed = []
+    for stage, ready in stages:
+        proc = start_run(crash_config, store_url, log)
+        if _kill_when(proc, ready, rng.uniform(0.0, 0.1)):
+            killed.append(stage)
+            _assert_whole_batches(engine)
+    assert "ingest" in killed and "scoring" in killed, (killed, log.read_text()[-3000:])
+    final = start_run(crash_config, store_url, log)
+    assert final.wait(timeout=120) == 0, log.read_text()[-3000:]
+    assert_complete(engine, crash_config, ARTICLES)
+    assert count(engine, schema.raw_items) == ARTICLES
+    assert_totals_consistent(engine, ["decertification_risk", "cooperation_tone"])
+
+
+def test_a_batch_that_fails_midway_leaves_nothing_behind(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The in-process twin of the kill: an error after some rows were written rolls all back."""
+    now = datetime(2025, 9, 16, tzinfo=UTC)
+    engine = store.open_store(store_url)
+    articles = [normalise_item(item, now) for item in generate_items(50, seed=8, words=20)]
+    store.upsert_articles(engine, articles)
+    scores = [Score(a.article_id, "decertification_risk", 0.5, "v1", now) for a in articles]
+
+    def fail(*_args: object) -> None:
+        raise RuntimeError("killed between the score rows and the totals")
+
+    monkeypatch.setattr(totals, "reset_score_keys", fail)
+    with pytest.raises(RuntimeError, match="killed"):
+        store.save_scores(engine, scores, {a.article_id: a.content_hash for a in articles})
+    for table in (schema.scores, schema.current_scores, schema.daily_signal_totals):
+        assert count(engine, table) == 0
+    monkeypatch.setattr(store, "_add_sources", fail)
+    more = [normalise_item(item, now) for item in generate_items(20, seed=9, words=20)]
+    with pytest.raises(RuntimeError, match="killed"):
+        store.upsert_articles(engine, more)
+    assert count(engine, schema.articles) == 50

@@ -1,0 +1,152 @@
+"""``policy-risk db current|upgrade|copy`` through the real CLI, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import func, select
+
+from pipeline import migrations, queries, schema, store
+from pipeline.cli import cli
+from pipeline.cli_db import db_group
+from pipeline.config import load_config
+from pipeline.engine import MIGRATION_LOCK, make_engine, write
+from pipeline.run import run_pipeline
+from tests.conftest import SMALL_SEEDS
+from tests.pg import store_url_fixture  # noqa: F401
+from tests.pipeline_runs import trained_models_fixture, write_run_config  # noqa: F401
+from tests.store_checks import assert_totals_consistent
+
+if "db" not in cli.commands:  # the lead registers the group in pipeline/cli.py
+    cli.add_command(db_group)
+
+COPIED = (
+    "articles",
+    "article_sources",
+    "current_scores",
+    "scores",
+    "labels",
+    "raw_items",
+    "runs",
+    "run_errors",
+)
+
+
+def _invoke(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--config", str(config), "db", *args])
+
+
+@pytest.fixture(scope="module", name="filled_config")
+def filled_config_fixture(tmp_path_factory: pytest.TempPathFactory, trained_models: Path) -> Path:
+    """A SQLite store filled by the real pipeline: articles, scores, runs, an error, a label."""
+    folder = tmp_path_factory.mktemp("filled")
+    seeds = folder / "seeds"
+    seeds.mkdir()
+    for name, body in SMALL_SEEDS.items():
+        (seeds / name).write_text(body, encoding="utf-8")
+    (seeds / "broken.json").write_text("{not json", encoding="utf-8")
+    config = write_run_config(folder, [seeds], trained_models)
+    run_pipeline(load_config(config), include_feeds=False)
+    engine = store.open_store(load_config(config).database.url)
+    article_id = queries.article_table(engine, ["decertification_risk"])["id"].iloc[0]
+    store.save_label(engine, str(article_id), "decertification_risk", 1.0, "ana")
+    engine.dispose()
+    return config
+
+
+def _counts(url: str) -> dict[str, int]:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        out = {
+            t: conn.execute(
+                select(func.count()).select_from(schema.metadata.tables[t])
+            ).scalar_one()
+            for t in COPIED
+        }
+    engine.dispose()
+    return out
+
+
+def test_every_db_command_has_help_with_an_example() -> None:
+    assert isinstance(db_group, click.Group)
+    for name, command in db_group.commands.items():
+        result = CliRunner().invoke(cli, ["db", name, "--help"])
+        assert result.exit_code == 0, result.output
+        assert "Example: policy-risk db" in (command.help or ""), name
+
+
+def test_current_and_upgrade_on_a_new_store(tmp_path: Path, trained_models: Path) -> None:
+    config = write_run_config(tmp_path, [], trained_models)
+    result = _invoke(config, "current", "--check")
+    assert result.exit_code == 1 and "empty database" in result.output
+    result = _invoke(config, "upgrade")
+    assert result.exit_code == 0, result.output
+    assert f"created the schema at revision {schema.HEAD_REVISION}" in result.output
+    assert _invoke(config, "upgrade").output.endswith("(head); nothing to do.\n")
+    result = _invoke(config, "status", "--check")
+    assert result.exit_code == 0 and "up to date" in result.output
+
+
+def test_upgrade_moves_an_old_store_to_head(
+    store_url: str, tmp_path: Path, trained_models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(store_url)
+    write(engine, lambda conn: migrations.upgrade(conn, "0001"), lock=MIGRATION_LOCK)
+    monkeypatch.setenv("DATABASE_URL", store_url)
+    config = write_run_config(tmp_path, [], trained_models)
+    result = _invoke(config, "current", "--check")
+    assert result.exit_code == 1 and "run `policy-risk db upgrade`" in result.output
+    result = _invoke(config, "upgrade")
+    assert result.exit_code == 0, result.output
+    assert f"upgraded from revision 0001 to {schema.HEAD_REVISION}" in result.output
+    engine.dispose()
+
+
+def test_copy_into_an_empty_store_twice_duplicates_nothing(
+    filled_config: Path, store_url: str
+) -> None:
+    source_url = load_config(filled_config).database.url
+    first = _invoke(filled_config, "copy", "--to", store_url, "--batch-size", "2")
+    assert first.exit_code == 0, first.output
+    assert "target was at: empty" in first.output
+    expected = _counts(source_url)
+    assert _counts(store_url) == expected and expected["articles"] == 3
+    again = _invoke(filled_config, "copy", "--to", store_url)
+    assert again.exit_code == 0, again.output
+    assert _counts(store_url) == expected
+    source, target = store.open_store(source_url), store.open_store(store_url)
+    signals = ["decertification_risk", "cooperation_tone"]
+    for engine in (source, target):
+        assert_totals_consistent(engine, signals)
+    want = queries.daily_signal_stats(source, signals)
+    got = queries.daily_signal_stats(target, signals)
+    assert got.astype(str).values.tolist() == want.astype(str).values.tolist()
+    assert queries.store_summary(target)["scored"] == 3
+    assert store.start_run(target) > max(queries.recent_runs(source)["run_id"])  # ids move on
+
+
+def test_copy_into_an_older_store_upgrades_it_first(filled_config: Path, store_url: str) -> None:
+    engine = make_engine(store_url)
+    write(engine, lambda conn: migrations.upgrade(conn, "0001"), lock=MIGRATION_LOCK)
+    result = _invoke(filled_config, "copy", "--to", store_url)
+    assert result.exit_code == 0, result.output
+    assert "target was at: 0001" in result.output
+    assert _counts(store_url)["articles"] == 3
+    engine.dispose()
+
+
+def test_copy_refuses_a_newer_target_and_the_source_itself(
+    filled_config: Path, tmp_path: Path
+) -> None:
+    target = f"sqlite:///{tmp_path / 'newer.db'}"
+    with store.open_store(target).begin() as conn:
+        conn.execute(schema.metadata.tables["schema_info"].update().values(value="2"))
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0999'")
+    result = _invoke(filled_config, "copy", "--to", target)
+    assert result.exit_code == 1
+    assert "revision 0999, newer than this program knows" in result.output
+    same = _invoke(filled_config, "copy", "--to", load_config(filled_config).database.url)
+    assert same.exit_code == 1 and "source and target are the same database" in same.output

@@ -1,0 +1,142 @@
+"""Read-only SQL for the drill-downs, on the demo store built by the real pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from pipeline import insights, queries
+from pipeline.config import Config, load_config
+from pipeline.insights import ArticleQuery
+from pipeline.snapshots import mention_groups, signal_kinds
+from pipeline.store import open_store, save_label
+from tests.demo_store import demo_config, fresh_copy
+
+SIGNALS = ["decertification_risk", "cooperation_tone"]
+KINDS = {"decertification_risk": "risk", "cooperation_tone": "tone"}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return demo_config(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def config(demo: Path) -> Config:
+    return load_config(demo)
+
+
+@pytest.fixture(scope="module")
+def engine(config: Config) -> Iterator[Engine]:
+    eng = open_store(config.database.url, create=False)
+    yield eng
+    eng.dispose()
+
+
+@pytest.mark.parametrize(
+    "flt",
+    [
+        queries.ArticleFilter(),
+        queries.ArticleFilter(relevant_only=True),
+        queries.ArticleFilter(start=date(2025, 1, 1), end=date(2025, 12, 31), languages=("es",)),
+        queries.ArticleFilter(search="coca", sources=("Test Wire",)),
+        queries.ArticleFilter(signal_ranges={"decertification_risk": (0.5, 1.0)}),
+    ],
+)
+def test_article_rows_match_the_shared_query(engine: Engine, flt: queries.ArticleFilter) -> None:
+    mine = insights.article_rows(engine, SIGNALS, ArticleQuery(flt=flt), limit=10_000)
+    theirs = queries.article_table(engine, SIGNALS, flt, limit=10_000)
+    assert mine["id"].tolist() == theirs["id"].tolist()
+
+
+def test_article_rows_sort_by_a_signal_and_limit(engine: Engine) -> None:
+    query = ArticleQuery(sort_by="decertification_risk", descending=True)
+    rows = insights.article_rows(engine, SIGNALS, query, limit=5)
+    assert len(rows) == 5 and rows["decertification_risk"].is_monotonic_decreasing
+    up = insights.article_rows(engine, SIGNALS, ArticleQuery(sort_by="title", descending=False))
+    assert up["title"].tolist() == sorted(up["title"].tolist())
+
+
+def test_mentions_need_each_country(engine: Engine, config: Config) -> None:
+    both = mention_groups(config, ["Colombia", "United States"])
+    rows = insights.article_rows(engine, SIGNALS, ArticleQuery(mentions=both), limit=10_000)
+    everything = insights.article_rows(engine, SIGNALS, ArticleQuery(), limit=10_000)
+    assert 0 < len(rows) < len(everything)
+    assert "Sports Daily" not in rows["source"].tolist()
+
+
+def test_search_escapes_like_wildcards(engine: Engine) -> None:
+    flt = queries.ArticleFilter(search="100%_")
+    assert insights.article_rows(engine, SIGNALS, ArticleQuery(flt=flt)).empty
+
+
+def test_top_contributors_rank_by_article_composite(engine: Engine) -> None:
+    weights = {"decertification_risk": 1.0, "cooperation_tone": 0.0}
+    span = (date(2025, 9, 1), date(2025, 9, 30))
+    rows = insights.top_contributors(engine, KINDS, weights, queries.ArticleFilter(), span)
+    assert len(rows) >= 2 and rows["article_composite"].is_monotonic_decreasing
+    assert rows["article_composite"].tolist() == pytest.approx(
+        rows["decertification_risk"].tolist()
+    )
+    assert rows["event_date"].astype(str).between("2025-09-01", "2025-09-30").all()
+    assert rows["decertification_risk_explanation"].str.contains('"up"').all()
+
+
+def test_top_contributors_turn_tone_into_risk(engine: Engine) -> None:
+    weights = {"decertification_risk": 0.0, "cooperation_tone": 1.0}
+    span = (date(2024, 1, 1), date(2026, 12, 31))
+    rows = insights.top_contributors(engine, KINDS, weights, queries.ArticleFilter(), span)
+    expected = [(1 - t) / 2 for t in rows["cooperation_tone"]]
+    assert rows["article_composite"].tolist() == pytest.approx(expected)
+
+
+def test_share_counts_are_bounded_by_volume(engine: Engine, config: Config) -> None:
+    counts = insights.share_counts(engine, signal_kinds(config), queries.ArticleFilter(), 0.5)
+    assert counts["articles"].sum() == insights.daily_coverage(engine)["articles"].sum()
+    for signal in SIGNALS:
+        assert (counts[signal] <= counts["articles"]).all()
+    assert counts["decertification_risk"].sum() > 0
+
+
+def test_daily_coverage_and_per_source(engine: Engine) -> None:
+    coverage = insights.daily_coverage(engine)
+    assert (coverage["sources"] >= 1).all() and (coverage["articles"] >= coverage["sources"]).all()
+    per_source = insights.articles_per_source(engine)
+    assert per_source["articles"].sum() == coverage["articles"].sum()
+
+
+def test_run_history_and_feed_table(engine: Engine) -> None:
+    runs, errors = insights.run_history(engine)
+    assert len(runs) >= 1 and list(errors.columns) == ["run_id", "source"]
+    assert insights.feed_table(engine).empty
+
+
+def test_store_stamp_changes_when_the_store_is_written(demo: Path, tmp_path: Path) -> None:
+    config = load_config(fresh_copy(demo, tmp_path))
+    engine = open_store(config.database.url, create=False)
+    before = insights.store_stamp(engine)
+    assert insights.store_stamp(engine) == before
+    article = insights.article_rows(engine, SIGNALS, ArticleQuery(), limit=1)["id"].iloc[0]
+    save_label(engine, article, "decertification_risk", 0.9, "tester")
+    assert insights.store_stamp(engine) != before
+    engine.dispose()
+
+
+def test_article_query_describes_itself_for_manifests() -> None:
+    query = ArticleQuery(
+        flt=queries.ArticleFilter(search="coca", relevance_threshold=0.55),
+        mentions=(("colombia",),),
+        sort_by="title",
+        descending=False,
+    )
+    info = query.describe()
+    assert info["search"] == "coca" and info["relevance_threshold"] == 0.55
+    assert info["mentions"] == [["colombia"]] and info["sort_by"] == "title"
+
+
+def test_languages_come_from_the_totals(engine: Engine) -> None:
+    assert insights.list_languages(engine) == queries.list_languages(engine)

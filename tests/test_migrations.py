@@ -1,0 +1,164 @@
+"""Alembic migrations on SQLite and PostgreSQL: create, refuse, upgrade, adopt, and keep data."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, func, insert, inspect, select, text
+
+from pipeline import db, migrations, schema, store
+from pipeline.engine import MIGRATION_LOCK, make_engine, write
+from pipeline.errors import StoreError
+from tests.pg import store_url_fixture  # noqa: F401
+from tests.store_checks import assert_totals_consistent
+
+NOW = datetime(2025, 9, 16, 12, 0, tzinfo=UTC)
+VERSIONS = {"decertification_risk": "d-v1", "cooperation_tone": "c-v1", "relevance": "r-v1"}
+
+
+def _at_revision(url: str, revision: str) -> Engine:
+    engine = make_engine(url)
+    write(engine, lambda conn: migrations.upgrade(conn, revision), lock=MIGRATION_LOCK)
+    return engine
+
+
+def _fill_0001(engine: Engine, count: int = 6) -> None:
+    """Rows as the 0001 schema holds them (no score_key, no totals), scored by three models."""
+    rows, current = [], []
+    for n in range(count):
+        aid = f"art{n:03d}"
+        rows.append(
+            {
+                "article_id": aid,
+                "title": f"T{n}",
+                "text": "x",
+                "source": f"S{n % 2}",
+                "language": "en" if n % 3 else "es",
+                "url": None,
+                "page_date": None,
+                "event_date": date(2025, 1, 1 + n),
+                "ingested_at": NOW,
+                "updated_at": NOW,
+                "content_hash": f"h{n}",
+                "origin": "o",
+                "date_flags": "",
+            }
+        )
+        for signal, version in VERSIONS.items():
+            value = (n + 1) / 10 if signal != "relevance" else (0.2 if n % 2 else 0.9)
+            current.append(
+                {
+                    "article_id": aid,
+                    "signal": signal,
+                    "value": value,
+                    "model_version": version,
+                    "content_hash": f"h{n}",
+                    "confidence": "normal",
+                    "explanation": "",
+                    "scored_at": NOW,
+                }
+            )
+    with engine.begin() as conn:
+        conn.execute(insert(schema.articles), rows)
+        conn.execute(insert(schema.current_scores), current)
+        conn.execute(insert(schema.scores), current)
+
+
+def _revision(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one())
+
+
+def test_schema_constants_name_the_script_revisions() -> None:
+    assert migrations.script_revisions() == list(schema.KNOWN_REVISIONS)
+    assert schema.KNOWN_REVISIONS[-1] == schema.HEAD_REVISION
+
+
+def test_fresh_store_is_migrated_to_head_and_matches_the_tables(store_url: str) -> None:
+    engine = store.open_store(store_url)
+    assert _revision(engine) == schema.HEAD_REVISION
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), schema.metadata) == []
+        version = conn.execute(select(schema.schema_info.c.value)).scalar_one()
+    assert version == str(schema.SCHEMA_VERSION)
+
+
+def test_older_revision_is_refused_until_upgraded_and_keeps_its_data(store_url: str) -> None:
+    engine = _at_revision(store_url, "0001")
+    _fill_0001(engine)
+    for create in (True, False):
+        with pytest.raises(StoreError, match=r"revision 0001, older than .*policy-risk db upgrade"):
+            store.open_store(store_url, create=create)
+    before, after = db.upgrade_store(engine, store_url)
+    assert (before.revision, before.status) == ("0001", db.BEHIND)
+    assert (after.revision, after.status) == (schema.HEAD_REVISION, db.CURRENT)
+    upgraded = store.open_store(store_url)
+    with upgraded.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(schema.articles)).scalar_one() == 6
+    assert_totals_consistent(upgraded, ["decertification_risk", "cooperation_tone"])
+    assert store.articles_to_score(upgraded, VERSIONS) == []
+    assert db.upgrade_store(engine, store_url)[0].status == db.CURRENT  # second run: no-op
+
+
+def test_store_created_before_alembic_is_adopted(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'legacy.db'}"
+    engine = _at_revision(url, "0001")
+    _fill_0001(engine, 3)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
+    with engine.connect() as conn:
+        state = db.read_state(conn)
+    assert (state.revision, state.status, state.legacy) == ("0001", db.BEHIND, True)
+    with pytest.raises(StoreError, match="policy-risk db upgrade"):
+        store.open_store(url)
+    db.upgrade_store(engine, url)
+    assert _revision(store.open_store(url)) == schema.HEAD_REVISION
+
+
+def test_downgrade_removes_only_derived_data(store_url: str) -> None:
+    engine = _at_revision(store_url, "0001")
+    _fill_0001(engine, 4)
+    db.upgrade_store(engine, store_url)
+    write(engine, lambda conn: migrations.downgrade(conn, "0001"))
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(schema.current_scores)).scalar() == 12
+        assert "daily_signal_totals" not in inspect(conn).get_table_names()
+    db.upgrade_store(engine, store_url)
+    assert_totals_consistent(store.open_store(store_url), ["decertification_risk"])
+
+
+def test_two_workers_creating_one_empty_store_both_succeed(store_url: str) -> None:
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            store.open_store(store_url).dispose()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with make_engine(store_url).connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+
+
+def test_reader_does_not_create_a_schema(store_url: str) -> None:
+    with pytest.raises(StoreError, match="has no tables yet; fill it with `policy-risk run`"):
+        store.open_store(store_url, create=False)
+
+
+def test_store_tables_without_a_revision_are_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'odd.db'}"
+    with make_engine(url).begin() as conn:
+        conn.execute(text("CREATE TABLE articles (article_id TEXT)"))
+    with pytest.raises(StoreError, match="holds store tables .* but no schema revision"):
+        store.open_store(url)

@@ -1,0 +1,97 @@
+"""Compare page: two dates of the current series, or two downloaded series snapshots."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from pipeline.compare import (
+    SnapshotError,
+    load_snapshot,
+    settings_diff,
+    signal_changes,
+    snapshot_changes,
+    term_shift,
+    weight_effect,
+)
+from pipeline.coverage import period_start
+from pipeline.drilldown import period_span
+from pipeline.snapshots import signal_kinds
+from views.data import View, contributors, series
+
+DATES, SNAPSHOTS = "Two dates", "Two snapshots"
+
+
+def render(view: View) -> None:
+    """Say what moved the index between two dates or two snapshots."""
+    mode = st.radio("Compare", [DATES, SNAPSHOTS], key="compare_mode", horizontal=True)
+    if mode == DATES:
+        _dates(view)
+    else:
+        _snapshots(view)
+
+
+def _dates(view: View) -> None:
+    first, last = view.summary["first_event"], view.summary["last_event"]
+    cols = st.columns(2)
+    a = cols[0].date_input(
+        "Date A", value=max(first, last - timedelta(days=30)), min_value=first,
+        max_value=last, key="compare_a",
+    )  # fmt: skip
+    b = cols[1].date_input("Date B", value=last, min_value=first, max_value=last, key="compare_b")
+    frame = series(view, view.spec())
+    when_a, when_b = period_start(a, view.period), period_start(b, view.period)
+    st.caption(f"Periods ({view.period}) starting {when_a.date()} and {when_b.date()}.")
+    st.dataframe(
+        signal_changes(frame, view.weights, when_a, when_b), hide_index=True, key="compare_signals"
+    )
+    file_value, now_value = weight_effect(frame, view.config.weights(), view.weights, when_b)
+    cols = st.columns(2)
+    cols[0].metric("Composite at B, weights from the file", _fmt(file_value))
+    cols[1].metric("Composite at B, weights in effect", _fmt(now_value))
+    rows_a, rows_b = _top(view, a), _top(view, b)
+    st.subheader("Articles behind each period")
+    cols = st.columns(2)
+    for col, rows, name in ((cols[0], rows_a, "a"), (cols[1], rows_b, "b")):
+        shown = rows[["title", "source", "event_date", "article_composite"]]
+        col.dataframe(shown, hide_index=True, key=f"compare_articles_{name}")
+    st.subheader("Terms whose pull changed")
+    shift = term_shift(rows_a, rows_b, list(view.config.signals))
+    st.dataframe(shift, hide_index=True, key="compare_terms")
+
+
+def _top(view: View, day: date) -> pd.DataFrame:
+    kinds = signal_kinds(view.config)
+    span = period_span(period_start(day, view.period), view.period)
+    return contributors(
+        view.url, view.stamp, tuple(kinds.items()), tuple(view.weights.items()), view.flt, span
+    )
+
+
+def _fmt(value: float) -> str:
+    return "n/a" if pd.isna(value) else f"{value:.3f}"
+
+
+def _snapshots(view: View) -> None:
+    st.caption("Upload two series snapshots (the zip, or the CSV) downloaded from the Overview.")
+    cols = st.columns(2)
+    uploads = [
+        cols[i].file_uploader(f"Snapshot {n}", type=["zip", "csv"], key=f"snapshot_{n.lower()}")
+        for i, n in enumerate(("A", "B"))
+    ]
+    if not all(uploads):
+        return
+    try:
+        a, b = (load_snapshot(u.name, u.getvalue()) for u in uploads if u is not None)
+    except SnapshotError as exc:
+        st.error(str(exc))
+        return
+    st.subheader("Settings that differ")
+    st.dataframe(settings_diff(a.manifest, b.manifest), hide_index=True, key="snapshot_settings")
+    changes = snapshot_changes(a, b, list(view.config.signals))
+    moved = changes[changes["change"].abs() > 1e-9]
+    st.subheader("Periods whose composite moved")
+    st.caption("change = data_effect (new articles or scores) + weights_effect (new weights).")
+    st.dataframe(moved.reset_index(), hide_index=True, key="snapshot_changes")

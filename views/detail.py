@@ -1,0 +1,102 @@
+"""Article detail: both dates, every source that carried it, scores, explanations, labels.
+
+Every feed-supplied value goes through ``st.text`` or ``st.dataframe`` (plain text); links only
+for ``http(s)`` URLs (``pipeline.display.safe_link``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from pipeline.display import safe_link, with_safe_links
+from pipeline.drilldown import top_terms
+from pipeline.errors import PipelineError
+from pipeline.examples import RELEVANCE
+from pipeline.store import save_label
+from views.data import View, detail
+
+
+def show_detail(view: View, article_id: str, *, prefix: str, labels: bool = True) -> None:
+    """The detail of one article; ``prefix`` keeps widget keys unique per page section."""
+    found = detail(view.url, article_id)
+    if found is None:
+        st.warning("That article is no longer in the store.")
+        return
+    with st.container(border=True):
+        st.text(str(found["title"]))
+        st.text(
+            f"Source: {found['source']}   Language: {found['language']}\n"
+            f"Event date: {found['event_date']}   Page date: {found['page_date'] or 'unknown'}"
+        )
+        link = safe_link(found.get("url"))
+        if link:
+            st.link_button("Open original", link)
+        elif found.get("url"):
+            st.text(f"Link (not a web address, not opened): {found['url']}")
+        _sources(found["sources"], prefix)
+        _scores(view, found["scores"], prefix)
+        with st.expander("Full text"):
+            st.text(str(found["text"]))
+        if labels:
+            _label_form(view, found, prefix)
+
+
+def _sources(rows: list[dict[str, Any]], prefix: str) -> None:
+    st.caption("Carried by")
+    table = pd.DataFrame(rows, columns=["source", "url", "first_seen_at", "origin"])
+    st.dataframe(
+        with_safe_links(table),
+        hide_index=True,
+        column_config={"url": st.column_config.LinkColumn("Link")},
+        key=f"{prefix}_sources_table",
+    )
+
+
+def _scores(view: View, rows: list[dict[str, Any]], prefix: str) -> None:
+    st.caption("Scores and the terms that pushed them (tone: up = more cooperative)")
+    labels = {name: s.label for name, s in view.config.signals.items()}
+    lines = []
+    for score in rows:
+        label = labels.get(score["signal"], score["signal"])
+        lines.append(
+            f"{label}: {score['value']:.3f}  (model {score['model_version']}, "
+            f"confidence {score['confidence']})\n    {top_terms(score['explanation'], 8)}"
+        )
+    st.text("\n".join(lines) or "Not scored yet.")
+
+
+def _label_form(view: View, found: dict[str, Any], prefix: str) -> None:
+    st.caption("Correct a label (stored for retraining; see docs/labeling.md)")
+    kinds = {name: s.kind for name, s in view.config.signals.items()}
+    kinds[RELEVANCE] = "risk"
+    cols = st.columns(3)
+    who = cols[0].text_input("Your name", key=f"{prefix}_labeller")
+    signal = cols[1].selectbox("Signal", list(kinds), key=f"{prefix}_label_signal")
+    low = -1.0 if kinds[str(signal)] == "tone" else 0.0
+    value = cols[2].number_input(
+        "Corrected value", low, 1.0, value=low, step=0.05, key=f"{prefix}_label_value_{signal}"
+    )
+    if st.button("Save label", key=f"{prefix}_save_label"):
+        _save(view, str(found["article_id"]), str(signal), float(value), who)
+        found = detail(view.url, str(found["article_id"])) or found
+    history = pd.DataFrame(
+        found["labels"],
+        columns=["signal", "old_value", "new_value", "labelled_by", "labelled_at"],
+    )
+    st.caption("Label history")
+    st.dataframe(history, hide_index=True, key=f"{prefix}_label_history")
+
+
+def _save(view: View, article_id: str, signal: str, value: float, who: str) -> None:
+    if not who.strip():
+        st.error("Enter your name before saving a label: corrections record who made them.")
+        return
+    try:
+        save_label(view.engine, article_id, signal, value, who.strip())
+    except PipelineError as exc:
+        st.error(str(exc))
+        return
+    st.success(f"Saved: {signal} = {value:.2f} (with your name and the time).")

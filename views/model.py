@@ -1,0 +1,32 @@
+"""Model page: versions, training dates and metrics from the model cards, and score freshness."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pipeline.display import latest_refresh, stale_versions
+from pipeline.model_cards import cards_table
+from views.data import View, versions
+
+
+def render(view: View) -> None:
+    """Draw the model cards and which versions produced the stored scores."""
+    cards = cards_table(view.config)
+    in_store, _ = versions(view.url, view.stamp)
+    cols = st.columns(2)
+    cols[0].metric("Scores last refreshed", latest_refresh(in_store))
+    current = cards[cards["current"]] if not cards.empty else cards
+    cols[1].metric("Current model versions", len(current))
+    st.subheader("Model cards")
+    if cards.empty:
+        st.warning("No model cards found: train the models with `policy-risk train`.")
+    else:
+        st.dataframe(cards, hide_index=True, key="cards_table")
+    st.subheader("Versions behind the stored scores")
+    st.dataframe(in_store, hide_index=True, key="versions_table")
+    stale = stale_versions(cards, in_store) if not cards.empty else in_store.iloc[0:0]
+    if not stale.empty:
+        st.warning(
+            f"{int(stale['articles'].sum()):,} score(s) come from an older model version; "
+            "`policy-risk run` re-scores them with the current one."
+        )

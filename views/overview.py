@@ -1,0 +1,177 @@
+"""Overview page: composite and signals over time, coverage, "why did it move", series snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from pipeline.alerts import Alert, alerts_in
+from pipeline.charts import Marks, composite_figure, share_figure, signals_figure
+from pipeline.coverage import spans
+from pipeline.drilldown import contributions, period_span, selection_span, snap_to_options
+from pipeline.events import chart_annotations
+from pipeline.index import COMPOSITE, crossings
+from pipeline.share import share_unit
+from pipeline.snapshots import SnapshotSpec, series_table, signal_kinds, snapshot_manifest
+from views.common import downloads
+from views.data import View, contributors, series, versions
+from views.detail import show_detail
+
+MEAN, SHARE = "Mean risk", "Share of articles (EPU-style)"
+TABS = ["Signals", "Why did it move?", "Snapshot"]
+
+
+def render(view: View) -> None:
+    """Draw the overview for the sidebar's filters, weights and index settings."""
+    controls = st.columns(4)
+    measure = controls[0].radio("Measure", [MEAN, SHARE], key="measure", horizontal=True)
+    standardise = controls[1].checkbox(
+        "Standardise each outlet (EPU)",
+        key="standardise",
+        help="Scale each outlet's share to unit variance so one loud outlet cannot dominate.",
+    )
+    yearly = controls[2].checkbox("Yearly policy calendar", value=True, key="yearly_events")
+    shade = controls[3].checkbox("Shade thin & provisional", value=True, key="shade")
+    spec = view.spec(view="share" if measure == SHARE else "mean", standardise=standardise)
+    frame = series(view, spec)
+    found = alerts_in(frame, view.config.index.alert_threshold)
+    _metrics(view, frame, found)
+    if frame.empty or frame[COMPOSITE].isna().all():
+        st.warning("No scored articles match these filters.")
+        return
+    _composite(view, spec, frame, yearly=yearly, shade=shade)
+    # Lazy tabs: only the open one runs and reaches the browser, so the first chart draws sooner.
+    tabs = st.tabs(TABS, key="overview_tab", on_change="rerun")
+    with tabs[0]:
+        if tabs[0].open:
+            _second_chart(view, spec, frame)
+    with tabs[1]:
+        if tabs[1].open:
+            _why(view, frame)
+    with tabs[2]:
+        if tabs[2].open:
+            info = snapshot_manifest(
+                "series", len(frame), view.config, spec, versions(view.url, view.stamp)[1]
+            )
+            downloads("series", "policy_risk_series", series_table(frame), info)
+
+
+def _metrics(view: View, frame: pd.DataFrame, found: list[Alert]) -> None:
+    state = view.summary
+    latest = frame[f"{COMPOSITE}_smoothed"].dropna() if not frame.empty else pd.Series()
+    cols = st.columns(5)
+    cols[0].metric("Articles stored", f"{state['articles']:,}")
+    cols[1].metric(
+        "Composite (latest, smoothed)", f"{latest.iloc[-1]:.3f}" if not latest.empty else "n/a"
+    )
+    cols[2].metric("Threshold crossings", len(found))
+    cols[3].metric("Last scored", str(state["last_scored_at"] or "never")[:10])
+    provisional = int(frame["provisional"].sum()) if "provisional" in frame else 0
+    thin = int(frame["thin"].sum()) if "thin" in frame else 0
+    cols[4].metric("Thin / provisional periods", f"{thin} / {provisional}")
+
+
+def _composite(
+    view: View, spec: SnapshotSpec, frame: pd.DataFrame, *, yearly: bool, shade: bool
+) -> None:
+    index = view.config.index
+    first, last = frame.index.min().date(), frame.index.max().date()
+    marks = Marks(
+        threshold=index.alert_threshold,
+        alerts=crossings(frame[f"{COMPOSITE}_smoothed"], index.alert_threshold),
+        annotations=chart_annotations(
+            index.annotations, index.yearly_annotations, first, last, include_yearly=yearly
+        ),
+        thin=spans(frame["thin"], spec.period) if shade else [],
+        provisional=spans(frame["provisional"], spec.period) if shade else [],
+    )
+    options = _options(frame)
+    st.plotly_chart(
+        composite_figure(frame, marks),
+        key="composite_chart",
+        on_select=_on_select(options, spec.period),
+        selection_mode=("points", "box"),
+    )
+    st.caption(
+        "Grey bands: thin coverage (few articles for the period, or most feeds failing). "
+        "Orange band: provisional, late articles may still arrive. Hover a point for its "
+        "coverage; click points or drag a box to see why it moved."
+    )
+
+
+def _second_chart(view: View, spec: SnapshotSpec, frame: pd.DataFrame) -> None:
+    labels = {name: s.label for name, s in view.config.signals.items()}
+    if spec.view == "share":
+        unit = share_unit(spec.standardise)
+        st.plotly_chart(share_figure(frame, labels, unit), key="share_chart")
+    else:
+        st.plotly_chart(signals_figure(frame, labels), key="signals_chart")
+
+
+def _options(frame: pd.DataFrame) -> list[str]:
+    present = frame.index[frame[COMPOSITE].notna()]
+    return [p.date().isoformat() for p in present]
+
+
+def _on_select(options: list[str], period: str) -> Callable[[], None]:
+    def callback() -> None:
+        event = st.session_state.get("composite_chart")
+        selection = event.get("selection") if event else None
+        span = selection_span(selection, period)
+        picked = snap_to_options(options, span) if span else None
+        if picked:
+            st.session_state["why_range"] = picked
+            st.session_state["overview_tab"] = TABS[1]
+
+    return callback
+
+
+def _why(view: View, frame: pd.DataFrame) -> None:
+    st.caption(
+        "Click a point or drag a box on the composite chart, or pick the periods here: the "
+        "articles that contributed most to the selection's score, with the terms behind them."
+    )
+    options = _options(frame)
+    latest = (options[-1], options[-1])
+    current = st.session_state.get("why_range")
+    if current is not None and any(v not in options for v in current):
+        st.session_state["why_range"] = latest  # the filters removed the picked periods
+    low, high = st.select_slider("Periods", options, value=latest, key="why_range")
+    span = (
+        period_span(pd.Timestamp(low), view.period)[0],
+        period_span(pd.Timestamp(high), view.period)[1],
+    )
+    subset = frame.loc[pd.Timestamp(low) : pd.Timestamp(high)]
+    mass = float((subset["articles"] * subset[COMPOSITE]).sum())
+    _selection_metrics(frame, subset, low)
+    kinds = signal_kinds(view.config)
+    rows = contributors(
+        view.url, view.stamp, tuple(kinds.items()), tuple(view.weights.items()), view.flt, span
+    )
+    table = contributions(rows, list(kinds), mass)
+    st.dataframe(table.drop(columns="id"), hide_index=True, key="why_table")
+    if not table.empty:
+        titles = dict(zip(table["id"], table["title"], strict=True))
+        chosen = st.selectbox(
+            "Article detail",
+            table["id"].tolist(),
+            index=None,
+            placeholder="Pick an article to see its dates, sources, scores and terms",
+            format_func=lambda i: str(titles.get(i, i)),
+            key="why_article",
+        )
+        if chosen is not None:
+            show_detail(view, str(chosen), prefix="why", labels=False)
+
+
+def _selection_metrics(frame: pd.DataFrame, subset: pd.DataFrame, low: str) -> None:
+    weighted = (subset["articles"] * subset[COMPOSITE]).sum()
+    count = subset.loc[subset[COMPOSITE].notna(), "articles"].sum()
+    value = float(weighted / count) if count else float("nan")
+    before = frame.loc[: pd.Timestamp(low) - pd.Timedelta(days=1), COMPOSITE].dropna()
+    delta = f"{value - float(before.iloc[-1]):+.3f} vs previous period" if len(before) else None
+    cols = st.columns(2)
+    cols[0].metric("Composite of the selection", f"{value:.3f}", delta=delta, delta_color="inverse")
+    cols[1].metric("Relevant articles in the selection", f"{int(subset['articles'].sum()):,}")
