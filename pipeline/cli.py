@@ -196,6 +196,7 @@ def classify(ctx: click.Context, input_path: Path, output_path: Path) -> None:
 def _register_commands() -> None:
     """Attach the command groups that live in their own modules."""
     from pipeline.cli_dashboard import alerts_command, export_command
+    from pipeline.cli_db import db_group
     from pipeline.cli_feeds import feeds_group, watch_command
     from pipeline.cli_model import evaluate_command, score_command, train_command
 
@@ -206,6 +207,7 @@ def _register_commands() -> None:
     cli.add_command(train_command)
     cli.add_command(evaluate_command)
     cli.add_command(score_command)
+    cli.add_command(db_group)
 
 
 _register_commands()
