@@ -9,12 +9,12 @@ scoring code changed but the model version did not; writes go through ``store.sa
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import Engine, select
 
 from pipeline import schema, store
 from pipeline.records import Article
+from pipeline.scorestore import article_from_row
 from pipeline.scoring import ModelSet, score_articles
 
 BATCH = 1000
@@ -41,21 +41,4 @@ def _page(engine: Engine, after: str) -> list[Article]:
     a = schema.articles
     stmt = select(a).where(a.c.article_id > after).order_by(a.c.article_id).limit(BATCH)
     with engine.connect() as conn:
-        return [_article(row._mapping) for row in conn.execute(stmt)]
-
-
-def _article(row: Any) -> Article:
-    return Article(
-        article_id=row["article_id"],
-        title=row["title"],
-        text=row["text"],
-        source=row["source"],
-        language=row["language"],
-        url=row["url"],
-        page_date=row["page_date"],
-        event_date=row["event_date"],
-        ingested_at=row["ingested_at"],
-        content_hash=row["content_hash"],
-        origin=row["origin"],
-        date_flags=tuple(f for f in (row["date_flags"] or "").split(",") if f),
-    )
+        return [article_from_row(row._mapping) for row in conn.execute(stmt)]

@@ -40,7 +40,7 @@ def articles_to_score(engine: Engine, versions: dict[str, str], limit: int = 500
                 .order_by(a.c.score_key, a.c.article_id)
                 .limit(limit - len(found))
             )
-            found.extend(_article_from_row(row._mapping) for row in conn.execute(stmt))
+            found.extend(article_from_row(row._mapping) for row in conn.execute(stmt))
     return found
 
 
@@ -59,7 +59,8 @@ def _stale(versions: dict[str, str]) -> Any:
     return or_(*clauses) if clauses else true()
 
 
-def _article_from_row(row: Any) -> Article:
+def article_from_row(row: Any) -> Article:
+    """Rebuild an Article from an ``articles`` row (shared by scoring and re-scoring)."""
     return Article(
         article_id=row["article_id"],
         title=row["title"],
