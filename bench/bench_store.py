@@ -243,10 +243,15 @@ def main() -> None:
     parser.add_argument(
         "--pipelined", action="store_true", help="score in a second process (uses two cores)"
     )
+    parser.add_argument(
+        "--reads-only", action="store_true", help="only time the reads on an already filled store"
+    )
     args = parser.parse_args()
     folder = _models_folder(args.models)
     models = load_models(_config(folder))
-    if args.pipelined:
+    if args.reads_only:
+        checkpoints = []
+    elif args.pipelined:
         checkpoints = load_pipelined(args.url, args.n, args.batch, models, folder)
     else:
         checkpoints = load(args.url, args.n, args.batch, models)

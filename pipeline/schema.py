@@ -35,8 +35,8 @@ from sqlalchemy import (
 # Kept for builds before Alembic: they compare schema_info.schema_version with their own 1,
 # so migration 0002 writes 2 there and such a build refuses the store instead of corrupting it.
 SCHEMA_VERSION = 2
-HEAD_REVISION = "0002"
-KNOWN_REVISIONS = ("0001", "0002")
+HEAD_REVISION = "0003"
+KNOWN_REVISIONS = ("0001", "0002", "0003")
 
 metadata = MetaData()
 
@@ -177,8 +177,9 @@ feeds = Table(
 daily_signal_totals = Table(
     "daily_signal_totals",
     metadata,
-    Column("day", Date, primary_key=True),
+    # signal first: the overview reads a few signals, the article counts read only VOLUME
     Column("signal", String(40), primary_key=True),
+    Column("day", Date, primary_key=True),
     Column("source", String(200), primary_key=True),
     Column("language", String(8), primary_key=True),
     Column("relevance_bucket", Integer, primary_key=True),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, or_, select, true
+from sqlalchemy import Engine, and_, func, or_, select, true
 from sqlalchemy.engine import Connection
 
 from pipeline import schema, totals
@@ -45,18 +45,23 @@ def articles_to_score(engine: Engine, versions: dict[str, str], limit: int = 500
 
 
 def _stale(versions: dict[str, str]) -> Any:
+    """True when the article lacks a current score from one of ``versions`` on its content.
+
+    Counted in one correlated subquery (at most one row per signal: the key is article and
+    signal) rather than one NOT EXISTS per signal: PostgreSQL turns an OR of NOT EXISTS into
+    hashed subplans that read every current score once it expects many candidates, which is
+    exactly the case after a model update.
+    """
     a, cs = schema.articles, schema.current_scores
-    clauses = []
-    for signal, version in versions.items():
-        scored = (
-            select(cs.c.article_id)
-            .where(cs.c.signal == signal)
-            .where(cs.c.model_version == version)
-            .where(cs.c.article_id == a.c.article_id)
-            .where(cs.c.content_hash == a.c.content_hash)
-        )
-        clauses.append(~scored.exists())
-    return or_(*clauses) if clauses else true()
+    if not versions:
+        return true()
+    wanted = or_(*[and_(cs.c.signal == s, cs.c.model_version == v) for s, v in versions.items()])
+    matching = (
+        select(func.count())
+        .where(cs.c.article_id == a.c.article_id, cs.c.content_hash == a.c.content_hash, wanted)
+        .scalar_subquery()
+    )
+    return matching < len(versions)
 
 
 def article_from_row(row: Any) -> Article:

@@ -206,10 +206,16 @@ def _article_row(article: Article) -> dict[str, Any]:
 
 
 def _insert_articles(conn: Connection, added: list[Article]) -> None:
-    if added:
-        t = schema.articles
-        stmt = insert_for(conn, t).on_conflict_do_nothing(index_elements=[t.c.article_id])
-        conn.execute(stmt, [_article_row(a) for a in sorted(added, key=lambda a: a.article_id)])
+    if not added:
+        return
+    t = schema.articles
+    stmt = insert_for(conn, t).on_conflict_do_nothing(index_elements=[t.c.article_id])
+    conn.execute(stmt, [_article_row(a) for a in sorted(added, key=lambda a: a.article_id)])
+    facts = {
+        a.article_id: totals.Facts(a.event_date, a.source, a.language, a.content_hash)
+        for a in added
+    }
+    totals.apply(conn, totals.State({}, {}), totals.State(facts, {}))  # the volume rows
 
 
 def _update_articles(conn: Connection, changed: list[Article]) -> None:

@@ -3,10 +3,13 @@
 The overview of a million articles cannot afford to join every current score to its article on
 each dashboard render (issue 6), so ``daily_signal_totals`` holds per-day count and sum of every
 current score, keyed by what the dashboard filters on: day, signal, source, language and the
-article's relevance bucket. Writers never add blindly: they read the affected articles' state
-before the write, work out the state after it, and apply the difference, so a re-scored or
-edited article moves its contribution instead of adding it twice. The caller does this inside
-its write transaction, under the write lock, so the totals commit or vanish with the rows.
+article's relevance bucket. The pseudo-signal ``VOLUME`` counts every article once, scored or
+not and relevant or not (always in bucket ``UNGATED``), so article counts need no scan of the
+articles either. Writers never add blindly: they
+read the affected articles' state before the write, work out the state after it, and apply
+the difference, so a re-scored or edited article moves its contribution instead of adding it
+twice. The caller does this inside its write transaction, under the write lock, so the totals
+commit or vanish with the rows.
 
 The relevance gate ``relevance >= t`` is answered from the buckets whenever ``t`` is a multiple
 of 1/20 (0.5, 0.55, ...): bucket ``b`` holds the articles with ``b/20 <= relevance < (b+1)/20``,
@@ -32,6 +35,7 @@ from pipeline.examples import RELEVANCE
 
 STEPS = 20
 UNGATED = 99
+VOLUME = "#articles"  # pseudo-signal: every article once, scored or not (no signal name has '#')
 _CHUNK = 500
 DailyKey = tuple[date, str, str, str, int]
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -119,7 +123,10 @@ def load_state(conn: Connection, ids: Sequence[str]) -> State:
 
 
 def apply(conn: Connection, before: State, after: State) -> None:
-    """Move the totals from ``before`` to ``after`` for the articles either state names."""
+    """Move the totals from ``before`` to ``after`` for the articles either state names.
+
+    A new article is a move from ``State({}, {})``: it adds its ``VOLUME`` row.
+    """
     daily = _subtract(_daily(after), _daily(before))
     _increment_daily(conn, {k: v for k, v in daily.items() if v != (0, 0.0)})
     versions = _subtract_versions(_versions(after), _versions(before))
@@ -140,16 +147,18 @@ def score_keys(state: State) -> dict[str, str]:
 
 def _daily(state: State) -> dict[DailyKey, tuple[int, float]]:
     sums: dict[DailyKey, tuple[int, float]] = defaultdict(lambda: (0, 0.0))
-    for aid, scores in state.current.items():
-        facts = state.facts.get(aid)
-        if facts is None:
-            continue
+    for aid, facts in state.facts.items():
+        scores = state.current.get(aid, {})
         gate = scores.get(RELEVANCE)
         bucket = relevance_bucket(gate.value if gate else None)
-        for signal, score in scores.items():
-            key = (facts.day, signal, facts.source, facts.language, bucket)
+        # Volume counts every article, relevant or not: one fixed bucket, so scoring an
+        # article never moves its volume row.
+        rows = [(VOLUME, UNGATED, 0.0)]
+        rows += [(signal, bucket, score.value) for signal, score in scores.items()]
+        for signal, row_bucket, value in rows:
+            key = (facts.day, signal, facts.source, facts.language, row_bucket)
             n, total = sums[key]
-            sums[key] = (n + 1, total + score.value)
+            sums[key] = (n + 1, total + value)
     return sums
 
 
@@ -208,7 +217,7 @@ def _increment_daily(conn: Connection, deltas: Mapping[DailyKey, tuple[int, floa
     ]
     stmt = insert_for(conn, t)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[t.c.day, t.c.signal, t.c.source, t.c.language, t.c.relevance_bucket],
+        index_elements=[t.c.signal, t.c.day, t.c.source, t.c.language, t.c.relevance_bucket],
         set_={"n": t.c.n + stmt.excluded.n, "total": t.c.total + stmt.excluded.total},
     )
     conn.execute(stmt, rows)
@@ -263,26 +272,26 @@ def rebuild(conn: Connection) -> None:
     )
     gate = cs.alias("gate")
     bucket = bucket_sql(gate.c.value).label("relevance_bucket")
-    grouped = (
-        select(
-            a.c.event_date,
-            cs.c.signal,
-            a.c.source,
-            a.c.language,
-            bucket,
-            func.count().label("n"),
-            func.sum(cs.c.value).label("total"),
-        )
-        .select_from(cs.join(a, a.c.article_id == cs.c.article_id))
-        .outerjoin(gate, and_(gate.c.article_id == cs.c.article_id, gate.c.signal == RELEVANCE))
-        .group_by(a.c.event_date, cs.c.signal, a.c.source, a.c.language, bucket)
+    on_gate = and_(gate.c.article_id == a.c.article_id, gate.c.signal == RELEVANCE)
+    keys = [a.c.event_date, a.c.source, a.c.language, bucket]
+    scored = (
+        select(*keys[:1], cs.c.signal, *keys[1:], func.count(), func.sum(cs.c.value))
+        .select_from(cs.join(a, a.c.article_id == cs.c.article_id).outerjoin(gate, on_gate))
+        .group_by(cs.c.signal, *keys)
     )
+    volume = select(
+        a.c.event_date,
+        literal(VOLUME),
+        a.c.source,
+        a.c.language,
+        literal(UNGATED),
+        func.count(),
+        literal(0.0),
+    ).group_by(a.c.event_date, a.c.source, a.c.language)
+    columns = ["day", "signal", "source", "language", "relevance_bucket", "n", "total"]
     conn.execute(d.delete())
-    conn.execute(
-        d.insert().from_select(
-            ["day", "signal", "source", "language", "relevance_bucket", "n", "total"], grouped
-        )
-    )
+    conn.execute(d.insert().from_select(columns, scored))
+    conn.execute(d.insert().from_select(columns, volume))
     versions = select(cs.c.signal, cs.c.model_version, func.count(), func.max(cs.c.scored_at))
     conn.execute(v.delete())
     conn.execute(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from pipeline import queries, schema, totals
 
@@ -48,7 +48,25 @@ def assert_totals_consistent(engine: Engine, signals: Sequence[str]) -> None:
         assert totals.threshold_bucket(flt.relevance_threshold) is not None
         got = queries.daily_signal_stats(engine, signals, flt)
         assert_same_daily(got, detailed(engine, signals, flt))
+        _assert_volume_consistent(engine, flt)
     _assert_versions_consistent(engine)
+
+
+def _assert_volume_consistent(engine: Engine, flt: queries.ArticleFilter) -> None:
+    """Article counts from the volume rows equal counting the articles."""
+    a = schema.articles
+    stmt = (
+        select(a.c.event_date, func.count())
+        .where(*queries._where_article(flt))
+        .group_by(a.c.event_date)
+        .order_by(a.c.event_date)
+    )
+    with engine.connect() as conn:
+        counted = [(str(d), int(n)) for d, n in conn.execute(stmt)]
+        total = conn.execute(select(func.count()).select_from(a)).scalar_one()
+    volume = queries.daily_volume(engine, flt)
+    assert [(str(d), int(n)) for d, n in volume.itertuples(index=False)] == counted
+    assert queries.store_summary(engine)["articles"] == total
 
 
 def _assert_versions_consistent(engine: Engine) -> None:

@@ -119,8 +119,12 @@ def test_a_batch_that_fails_midway_leaves_nothing_behind(
     monkeypatch.setattr(totals, "reset_score_keys", fail)
     with pytest.raises(RuntimeError, match="killed"):
         store.save_scores(engine, scores, {a.article_id: a.content_hash for a in articles})
-    for table in (schema.scores, schema.current_scores, schema.daily_signal_totals):
+    for table in (schema.scores, schema.current_scores, schema.version_totals):
         assert count(engine, table) == 0
+    dt = schema.daily_signal_totals
+    with engine.connect() as conn:  # only the article-volume rows the upsert wrote remain
+        signals = set(conn.execute(select(dt.c.signal).distinct()).scalars())
+    assert signals == {totals.VOLUME}
     monkeypatch.setattr(store, "_add_sources", fail)
     more = [normalise_item(item, now) for item in generate_items(20, seed=9, words=20)]
     with pytest.raises(RuntimeError, match="killed"):

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, func, insert, inspect, select, text
 
-from pipeline import db, migrations, schema, store
+from pipeline import db, migrations, queries, schema, store
 from pipeline.engine import MIGRATION_LOCK, make_engine, write
 from pipeline.errors import StoreError
 from tests.pg import store_url_fixture  # noqa: F401
@@ -103,6 +103,23 @@ def test_older_revision_is_refused_until_upgraded_and_keeps_its_data(store_url: 
     assert_totals_consistent(upgraded, ["decertification_risk", "cooperation_tone"])
     assert store.articles_to_score(upgraded, VERSIONS) == []
     assert db.upgrade_store(engine, store_url)[0].status == db.CURRENT  # second run: no-op
+
+
+def test_store_at_0002_gets_volume_rows_and_the_signal_first_key(store_url: str) -> None:
+    engine = _at_revision(store_url, "0001")
+    _fill_0001(engine)
+    write(engine, lambda conn: migrations.upgrade(conn, "0002"), lock=MIGRATION_LOCK)
+    with engine.begin() as conn:  # as revision 0002 code left it: no volume rows
+        conn.execute(text("DELETE FROM daily_signal_totals WHERE signal = '#articles'"))
+    with pytest.raises(StoreError, match="revision 0002, older than"):
+        store.open_store(store_url)
+    db.upgrade_store(engine, store_url)
+    upgraded = store.open_store(store_url)
+    assert queries.store_summary(upgraded)["articles"] == 6
+    assert_totals_consistent(upgraded, ["decertification_risk", "cooperation_tone"])
+    with upgraded.connect() as conn:
+        key = inspect(conn).get_pk_constraint("daily_signal_totals")["constrained_columns"]
+    assert key[:2] == ["signal", "day"]
 
 
 def test_store_created_before_alembic_is_adopted(tmp_path: Path) -> None:
