@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 from pipeline import schema
 from pipeline.config import FeedConfig, FetchConfig
+from pipeline.engine import write
 
 _feeds = schema.feeds
 _pending: dict[str, str] = {}  # feed name -> claim token whose entries await storing
@@ -85,19 +86,23 @@ def as_utc(value: datetime | None) -> datetime | None:
 
 def sync_feeds(engine: Engine, feeds: Sequence[FeedConfig]) -> None:
     """Add a row for each configured feed; a changed URL starts that feed's history afresh."""
-    with engine.begin() as conn:
-        known = {r.name: r.url for r in conn.execute(select(_feeds.c.name, _feeds.c.url))}
-        for feed in feeds:
-            if feed.name not in known:
-                conn.execute(insert(_feeds).values(name=feed.name, url=feed.url))
-                known[feed.name] = feed.url
-            elif known[feed.name] != feed.url:
-                conn.execute(
-                    update(_feeds).where(_feeds.c.name == feed.name).values(
-                        url=feed.url, etag=None, last_modified=None, consecutive_failures=0,
-                        next_attempt_at=None, last_error=None,
-                    )
+    # Read-then-write: run under the store's write lock, retried whole on "database is locked".
+    write(engine, lambda conn: _sync_rows(conn, feeds))
+
+
+def _sync_rows(conn: Connection, feeds: Sequence[FeedConfig]) -> None:
+    known = {r.name: r.url for r in conn.execute(select(_feeds.c.name, _feeds.c.url))}
+    for feed in feeds:
+        if feed.name not in known:
+            conn.execute(insert(_feeds).values(name=feed.name, url=feed.url))
+            known[feed.name] = feed.url
+        elif known[feed.name] != feed.url:
+            conn.execute(
+                update(_feeds).where(_feeds.c.name == feed.name).values(
+                    url=feed.url, etag=None, last_modified=None, consecutive_failures=0,
+                    next_attempt_at=None, last_error=None,
                 )
+            )
 
 
 def claim_feeds(
@@ -105,10 +110,12 @@ def claim_feeds(
 ) -> tuple[list[FeedClaim], dict[str, str]]:
     """Claim every named feed that is due and free; say why each other one was skipped."""
     now = _utc(now)
-    claims: list[FeedClaim] = []
-    skipped: dict[str, str] = {}
-    with engine.begin() as conn:
-        for name in names:
+    wanted = list(names)
+
+    def attempt(conn: Connection) -> tuple[list[FeedClaim], dict[str, str]]:
+        claims: list[FeedClaim] = []
+        skipped: dict[str, str] = {}
+        for name in wanted:
             row = conn.execute(select(_feeds).where(_feeds.c.name == name)).first()
             if row is None:
                 continue
@@ -117,7 +124,10 @@ def claim_feeds(
                 claims.append(_claim_of(row._mapping))
             else:
                 skipped[name] = reason or "claimed-elsewhere"
-    return claims, skipped
+        return claims, skipped
+
+    # Read-then-update: under the write lock, retried whole if SQLite reports a lock.
+    return write(engine, attempt)
 
 
 def _skip_reason(row: Any, now: datetime) -> str | None:
