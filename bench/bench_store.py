@@ -29,6 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,33 @@ def load_pipelined(
     return checkpoints
 
 
+def load_with_workers(
+    url: str, n: int, batch: int, models: ModelSet, workers: int
+) -> list[dict[str, Any]]:
+    """As ``policy-risk run --workers N`` does with a backlog: per 100,000 articles, ingest them
+    in batches, then score the backlog with ``pipeline.run.score_pending`` and N worker processes.
+
+    "model" is then the whole scoring pass (workers scoring, this process saving scores).
+    """
+    from pipeline.run import score_pending
+
+    engine = store.open_store(url)
+    clock, checkpoints = Clock(), []
+    items = generate_items(n)
+    done, started = 0, time.perf_counter()
+    while done < n:
+        window = min(CHECKPOINT, n - done)
+        for _ in range(0, window, batch):
+            chunk = clock.timed("generate", list, islice(items, batch))
+            clock.timed("ingest", _ingest, engine, chunk)
+            done += len(chunk)
+        clock.timed("model", partial(score_pending, workers=workers), engine, models)
+        checkpoints.append(_checkpoint(done, clock, time.perf_counter() - started))
+        clock.window, clock.window_started = {}, time.perf_counter()
+    engine.dispose()
+    return checkpoints
+
+
 def _ingest(engine: Any, chunk: list[Any]) -> None:
     store.save_raw_items(engine, chunk)
     now = store.now_utc()
@@ -244,6 +272,12 @@ def main() -> None:
         "--pipelined", action="store_true", help="score in a second process (uses two cores)"
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="score each 100k backlog with this many worker processes, as `run --workers` does",
+    )
+    parser.add_argument(
         "--reads-only", action="store_true", help="only time the reads on an already filled store"
     )
     args = parser.parse_args()
@@ -251,6 +285,8 @@ def main() -> None:
     models = load_models(_config(folder))
     if args.reads_only:
         checkpoints = []
+    elif args.workers:
+        checkpoints = load_with_workers(args.url, args.n, args.batch, models, args.workers)
     elif args.pipelined:
         checkpoints = load_pipelined(args.url, args.n, args.batch, models, folder)
     else:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
+from pipeline.cli_model import WORKERS_OPTION
 from pipeline.config import CONFIG_ENV_VAR, Config, load_config
 from pipeline.errors import PipelineError
 
@@ -79,17 +80,25 @@ def _progress(stage: str, count: int) -> None:
     default=lambda: f"{os.uname().nodename}-{os.getpid()}",
     help="Worker name for feed claims.",
 )
+@WORKERS_OPTION
 @click.pass_context
-def run(ctx: click.Context, no_feeds: bool, worker: str) -> None:
+def run(ctx: click.Context, no_feeds: bool, worker: str, workers: int) -> None:
     """Ingest seeds and feeds, then score every new or changed article.
 
     Example: policy-risk run
     """
+    from pipeline.parallel_scoring import worker_count
     from pipeline.run import run_pipeline
 
     config = get_config(ctx)
     click.echo(f"Ingesting into {config.database.url} ...", err=True)
-    summary = run_pipeline(config, worker=worker, include_feeds=not no_feeds, progress=_progress)
+    summary = run_pipeline(
+        config,
+        worker=worker,
+        include_feeds=not no_feeds,
+        progress=_progress,
+        workers=worker_count(workers),
+    )
     click.echo(
         f"Run {summary.run_id}: {summary.added} added, {summary.updated} updated, "
         f"{summary.scored} scored; {summary.sources_failed} source(s) failed."

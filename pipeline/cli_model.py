@@ -13,6 +13,14 @@ import click
 from pipeline.config import Config, load_config
 from pipeline.examples import Example
 
+WORKERS_OPTION = click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Processes for scoring a large backlog (0: one per core; 1: score in-process).",
+)
+
 
 def _config(ctx: click.Context) -> Config:
     """The config the main group loaded (``obj["config"]``), loading it if not done yet."""
@@ -121,8 +129,9 @@ def evaluate_command(
 @click.option(
     "--rescore", is_flag=True, help="Re-score every article, not only new or out-of-date ones."
 )
+@WORKERS_OPTION
 @click.pass_context
-def score_command(ctx: click.Context, rescore: bool) -> None:
+def score_command(ctx: click.Context, rescore: bool, workers: int) -> None:
     """Score stored articles that lack a score from the current model versions.
 
     `run` does this after ingesting; use `score` after `train`, or `score --rescore` to
@@ -130,6 +139,7 @@ def score_command(ctx: click.Context, rescore: bool) -> None:
 
     Example: policy-risk score --rescore
     """
+    from pipeline.parallel_scoring import worker_count
     from pipeline.rescore import rescore_all
     from pipeline.run import score_pending
     from pipeline.scoring import load_models
@@ -141,7 +151,7 @@ def score_command(ctx: click.Context, rescore: bool) -> None:
     count = (
         rescore_all(engine, models, _progress)
         if rescore
-        else score_pending(engine, models, _progress)
+        else score_pending(engine, models, _progress, workers=worker_count(workers))
     )
     versions = json.dumps(models.versions())
     click.echo(f"Scored {count} article(s) with {versions}.")

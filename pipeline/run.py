@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy import Engine
 
@@ -22,6 +23,7 @@ from pipeline.scoring import ModelSet, load_models, score_articles
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]
 BATCH = 1000
+PARALLEL_AFTER = 2 * BATCH  # backlog size from which worker processes pay for their start-up
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +58,30 @@ def ingest_items(engine: Engine, items: Sequence[RawItem]) -> store.UpsertResult
     return store.UpsertResult(added, updated, unchanged, duplicates)
 
 
-def score_pending(engine: Engine, models: ModelSet, progress: Progress = _quiet) -> int:
-    """Score every article lacking a current score from the loaded model versions."""
+def _offset_progress(progress: Progress, offset: int, stage: str, count: int) -> None:
+    progress(stage, offset + count)
+
+
+def score_pending(
+    engine: Engine, models: ModelSet, progress: Progress = _quiet, *, workers: int = 1
+) -> int:
+    """Score every article lacking a current score from the loaded model versions.
+
+    With ``workers`` > 1 a backlog that outlasts PARALLEL_AFTER articles is handed to worker
+    processes (``pipeline.parallel_scoring``); everyday runs stay in this process.
+    """
     versions, total, previous = models.versions(), 0, None
     while True:
         batch = store.articles_to_score(engine, versions, limit=BATCH)
         ids = [a.article_id for a in batch]
         if not batch or ids == previous:
             return total
+        if workers > 1 and total >= PARALLEL_AFTER and len(batch) == BATCH and models.folders():
+            from pipeline.parallel_scoring import score_backlog
+
+            return total + score_backlog(
+                engine, models, workers, partial(_offset_progress, progress, total)
+            )
         scores = score_articles(models, batch, store.now_utc())
         store.save_scores(engine, scores, {a.article_id: a.content_hash for a in batch})
         total += len(batch)
@@ -77,8 +95,10 @@ def run_pipeline(
     worker: str = "local",
     include_feeds: bool = True,
     progress: Progress = _quiet,
+    workers: int = 1,
 ) -> RunSummary:
-    """Ingest seeds and feeds, then score everything new or changed."""
+    """Ingest seeds and feeds, then score everything new or changed (a large backlog with
+    ``workers`` processes)."""
     models = load_models(config)
     engine = store.open_store(config.database.url)
     run_id = store.start_run(engine)
@@ -90,7 +110,7 @@ def run_pipeline(
         if include_feeds and config.sources.feeds:
             feed_added, feed_updated, feeds_ok = _ingest_feeds(config, engine, worker, errors)
             added, updated, ok = added + feed_added, updated + feed_updated, ok + feeds_ok
-        scored = score_pending(engine, models, progress)
+        scored = score_pending(engine, models, progress, workers=workers)
     except BaseException:
         store.finish_run(engine, run_id, "failed", {"articles_added": added})
         raise

@@ -106,10 +106,15 @@ class ModelSet:
 
     models: dict[str, SignalModel]
     _groups: list[FeatureGroup] = field(default_factory=list, compare=False, repr=False)
+    _folders: dict[str, Path] = field(default_factory=dict, compare=False, repr=False)
 
     def versions(self) -> dict[str, str]:
         """Return signal -> model version."""
         return {name: model.version for name, model in self.models.items()}
+
+    def folders(self) -> dict[str, Path]:
+        """Return signal -> the folder its model was loaded from (to load it again elsewhere)."""
+        return dict(self._folders)
 
     def groups(self) -> list[FeatureGroup]:
         """The models grouped by shared features step (built once, then reused)."""
@@ -139,11 +144,17 @@ def model_folder(config: Config, signal: str) -> Path:
 
 def load_models(config: Config, *, with_relevance: bool = True) -> ModelSet:
     """Load every configured signal's current model; a missing one is a ModelError."""
-    models = {name: load_model(model_folder(config, name), name) for name in config.signals}
+    folders = {name: model_folder(config, name) for name in config.signals}
     relevance_dir = model_folder(config, RELEVANCE)
     if with_relevance and (relevance_dir / "CURRENT").is_file():
-        models[RELEVANCE] = load_model(relevance_dir, RELEVANCE)
-    return ModelSet(models)
+        folders[RELEVANCE] = relevance_dir
+    return load_model_folders(folders)
+
+
+def load_model_folders(folders: dict[str, Path]) -> ModelSet:
+    """Load each signal's current model from its folder."""
+    models = {name: load_model(folder, name) for name, folder in folders.items()}
+    return ModelSet(models, _folders=dict(folders))
 
 
 def document_of(title: str, text: str) -> str:

@@ -1,0 +1,191 @@
+"""Scoring a backlog with worker processes: same scores as in-process, nothing lost or doubled."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from itertools import islice
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bench.generate_articles import generate_items
+from pipeline import schema, store
+from pipeline.config import load_config
+from pipeline.errors import ModelError
+from pipeline.normalise import normalise_item
+from pipeline.parallel_scoring import worker_count
+from pipeline.run import BATCH, PARALLEL_AFTER, score_pending
+from pipeline.scoring import ModelSet, load_model_folders, load_models
+from tests.conftest import write_config
+from tests.store_checks import assert_totals_consistent
+
+ROOT = Path(__file__).resolve().parents[1]
+BACKLOG = PARALLEL_AFTER + 2 * BATCH + 137  # serial batches, then a parallel tail
+
+
+def _filled_store(path: Path, n: int) -> str:
+    url = f"sqlite:///{path}"
+    engine = store.open_store(url)
+    items = list(islice(generate_items(n, seed=7), n))
+    now = store.now_utc()
+    store.upsert_articles(engine, [normalise_item(item, now) for item in items])
+    engine.dispose()
+    return url
+
+
+def _current(url: str) -> dict[tuple[str, str], tuple[float, str, str | None]]:
+    engine = store.open_store(url, create=False)
+    cs = schema.current_scores
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(cs.c.article_id, cs.c.signal, cs.c.value, cs.c.model_version, cs.c.explanation)
+        ).all()
+    engine.dispose()
+    return {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> ModelSet:
+    return load_models(load_config(write_config(tmp_path_factory.mktemp("cfg"))))
+
+
+@contextmanager
+def _another_thread() -> Iterator[None]:
+    """With a second thread alive, workers are spawned (forking could copy a held lock)."""
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        other.join()
+
+
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_workers_score_like_one_process_and_store_each_score_once(
+    tmp_path: Path, models: ModelSet, start: str
+) -> None:
+    serial_url = _filled_store(tmp_path / "serial.db", BACKLOG)
+    parallel_url = _filled_store(tmp_path / "parallel.db", BACKLOG)
+    stages: list[tuple[str, int]] = []
+
+    serial = score_pending(store.open_store(serial_url), models, workers=1)
+    with _another_thread() if start == "spawn" else nullcontext():
+        parallel = score_pending(
+            store.open_store(parallel_url), models, lambda s, n: stages.append((s, n)), workers=2
+        )
+
+    assert serial == parallel == BACKLOG
+    assert any(stage == "scored by 2 workers" for stage, _ in stages), stages
+    assert stages[-1][1] == BACKLOG
+    want, got = _current(serial_url), _current(parallel_url)
+    assert len(got) == BACKLOG * len(models.models)
+    assert got.keys() == want.keys()
+    for key, (value, version, explanation) in want.items():
+        assert got[key][0] == pytest.approx(value, abs=1e-9)
+        assert got[key][1:] == (version, explanation)
+    engine = store.open_store(parallel_url, create=False)
+    with engine.connect() as conn:
+        history = conn.execute(select(func.count()).select_from(schema.scores)).scalar_one()
+    assert history == BACKLOG * len(models.models)
+    assert store.articles_to_score(engine, models.versions(), 10) == []
+    assert_totals_consistent(engine, [s for s in models.models if s != "relevance"])
+
+
+def test_a_spawned_worker_that_cannot_load_the_models_stops_the_run_with_its_error(
+    tmp_path: Path,
+) -> None:
+    config_dir = tmp_path / "cfg"
+    config_dir.mkdir()
+    shipped = load_models(load_config(write_config(config_dir))).folders()
+    folders = {
+        signal: shutil.copytree(source, tmp_path / "models" / signal)
+        for signal, source in shipped.items()
+    }
+    models = load_model_folders(folders)
+    url = _filled_store(tmp_path / "store.db", BACKLOG)
+    shutil.rmtree(folders["cooperation_tone"])  # the workers load after this
+
+    with _another_thread(), pytest.raises(ModelError, match="cooperation_tone"):
+        score_pending(store.open_store(url), models, workers=2)
+
+    engine = store.open_store(url, create=False)
+    left = store.articles_to_score(engine, models.versions(), BACKLOG)
+    assert len(left) == BACKLOG - PARALLEL_AFTER  # the in-process batches were kept, whole
+    assert_totals_consistent(engine, ["decertification_risk", "cooperation_tone"])
+
+
+def test_worker_count() -> None:
+    assert worker_count(1) == 1
+    assert worker_count(3) == 3
+    assert worker_count(100) == 8
+    assert 1 <= worker_count(0) <= 8
+    assert worker_count(None) == worker_count(0)
+
+
+def _children(pid: int) -> set[int]:
+    """Processes whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the worker processes")
+def test_kill_9_of_the_parent_ends_its_workers_and_a_rerun_completes(
+    tmp_path: Path, models: ModelSet
+) -> None:
+    config = write_config(tmp_path)
+    url = _filled_store(tmp_path / "test.db", BACKLOG)
+    log = tmp_path / "score.log"
+    command = [sys.executable, "-m", "pipeline", "--config", str(config), "score", "--workers", "2"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while "scored by 2 workers" not in log.read_text(errors="replace"):
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "the workers never started"
+        time.sleep(0.05)
+    workers = _children(proc.pid)
+    assert len(workers) >= 2, workers
+    proc.kill()
+    proc.wait()
+
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in workers):
+        assert time.monotonic() < deadline, f"orphaned workers still running: {workers}"
+        time.sleep(0.1)
+    rerun = subprocess.run(
+        [*command[:-1], "1"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    engine = store.open_store(url, create=False)
+    assert store.articles_to_score(engine, models.versions(), 10) == []
+    cs = schema.current_scores
+    with engine.connect() as conn:
+        scored = conn.execute(select(func.count()).select_from(cs)).scalar_one()
+    assert scored == BACKLOG * len(models.models)
+    assert_totals_consistent(engine, ["decertification_risk", "cooperation_tone"])
