@@ -29,7 +29,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -159,26 +158,29 @@ def load_pipelined(
 def load_with_workers(
     url: str, n: int, batch: int, models: ModelSet, workers: int
 ) -> list[dict[str, Any]]:
-    """As ``policy-risk run --workers N`` does with a backlog: per 100,000 articles, ingest them
-    in batches, then score the backlog with ``pipeline.run.score_pending`` and N worker processes.
+    """As ``policy-risk run --workers N`` does: N worker processes score while this process
+    ingests (``pipeline.parallel_scoring.BackgroundScorer``), saving their scores between
+    ingest batches; at each 100,000 the backlog is drained, so every window is fully scored.
 
-    "model" is then the whole scoring pass (workers scoring, this process saving scores).
+    "model" is the time this process spends handing out batches, saving scores and draining.
     """
-    from pipeline.run import score_pending
+    from pipeline.parallel_scoring import BackgroundScorer
 
     engine = store.open_store(url)
     clock, checkpoints = Clock(), []
     items = generate_items(n)
     done, started = 0, time.perf_counter()
-    while done < n:
-        window = min(CHECKPOINT, n - done)
-        for _ in range(0, window, batch):
-            chunk = clock.timed("generate", list, islice(items, batch))
-            clock.timed("ingest", _ingest, engine, chunk)
-            done += len(chunk)
-        clock.timed("model", partial(score_pending, workers=workers), engine, models)
-        checkpoints.append(_checkpoint(done, clock, time.perf_counter() - started))
-        clock.window, clock.window_started = {}, time.perf_counter()
+    with BackgroundScorer(engine, models, workers, lambda *_: None) as scorer:
+        while done < n:
+            window = min(CHECKPOINT, n - done)
+            for _ in range(0, window, batch):
+                chunk = clock.timed("generate", list, islice(items, batch))
+                clock.timed("ingest", _ingest, engine, chunk)
+                clock.timed("model", scorer.pump)
+                done += len(chunk)
+            clock.timed("model", scorer.finish)
+            checkpoints.append(_checkpoint(done, clock, time.perf_counter() - started))
+            clock.window, clock.window_started = {}, time.perf_counter()
     engine.dispose()
     return checkpoints
 
@@ -275,7 +277,7 @@ def main() -> None:
         "--workers",
         type=int,
         default=0,
-        help="score each 100k backlog with this many worker processes, as `run --workers` does",
+        help="score in this many worker processes while ingesting, as `run --workers` does",
     )
     parser.add_argument(
         "--reads-only", action="store_true", help="only time the reads on an already filled store"

@@ -49,43 +49,90 @@ def score_backlog(
     workers: int,
     progress: Callable[[str, int], None],
 ) -> int:
-    """Score every article lacking a current score with ``workers`` processes; return the count.
+    """Score every article lacking a current score with ``workers`` processes; return the count."""
+    with BackgroundScorer(engine, models, workers, progress) as scorer:
+        return scorer.finish()
 
-    Keeps QUEUED_PER_WORKER batches per worker in flight, reading more while the workers score
-    and saving each batch as it is done, in the order read. Each article is tried once per
-    call: one whose scores went stale while it was scored (its text changed) is left for the
-    next run, as the serial loop does.
+
+class BackgroundScorer:
+    """Worker processes scoring pending articles while the caller goes on ingesting.
+
+    ``pump()`` between ingest batches saves the batches the workers have finished (in the order
+    they were read) and hands them new ones, keeping QUEUED_PER_WORKER batches per worker in
+    flight; ``finish()`` then drains everything. Each article is tried once per scorer: one
+    whose scores went stale while it was scored (its text changed meanwhile) is left for the
+    next pass, as the serial loop does. The pool starts when the first batch is handed out.
     """
-    versions = models.versions()
-    total = 0
-    pool = _pool(models, workers)
-    try:
-        inflight: deque[tuple[list[Article], Future[list[Score]]]] = deque()
-        tried: set[str] = set()
-        stuck = 0  # tried and saved, yet still pending: they sit at the front of every read
-        exhausted = False
+
+    def __init__(
+        self,
+        engine: Engine,
+        models: ModelSet,
+        workers: int,
+        progress: Callable[[str, int], None],
+    ) -> None:
+        self._engine, self._models, self._workers = engine, models, workers
+        self._versions = models.versions()
+        self._progress = progress
+        self._pool: ProcessPoolExecutor | None = None
+        self._inflight: deque[tuple[list[Article], Future[list[Score]]]] = deque()
+        self._tried: set[str] = set()
+        self._stuck: set[str] = set()  # tried and saved, yet still pending
+        self.scored = 0
+
+    def __enter__(self) -> BackgroundScorer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def pump(self) -> None:
+        """Save what the workers finished, then give them more; never waits for a worker."""
+        while self._inflight and self._inflight[0][1].done():
+            self._save_oldest()
+        self._top_up()
+
+    def finish(self) -> int:
+        """Score until nothing is pending (or left over from this scorer); return the count."""
         while True:
-            room = workers * QUEUED_PER_WORKER - len(inflight)
-            if room > 0 and not exhausted:
-                limit = stuck + sum(len(b) for b, _ in inflight) + room * BATCH
-                pending = store.articles_to_score(engine, versions, limit=limit)
-                fresh = [a for a in pending if a.article_id not in tried]
-                waiting = sum(len(b) for b, _ in inflight)
-                stuck = max(0, sum(1 for a in pending if a.article_id in tried) - waiting)
-                exhausted = len(pending) < limit
-                for i in range(0, len(fresh), BATCH):
-                    batch = fresh[i : i + BATCH]
-                    tried.update(a.article_id for a in batch)
-                    inflight.append((batch, pool.submit(_score_in_worker, batch, store.now_utc())))
-            if not inflight:
-                return total
-            batch, future = inflight.popleft()
-            hashes = {a.article_id: a.content_hash for a in batch}
-            store.save_scores(engine, future.result(), hashes)
-            total += len(batch)
-            progress(f"scored by {workers} workers", total)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # on an error, queued batches are dropped
+            self._top_up()
+            if not self._inflight:
+                return self.scored
+            self._save_oldest()
+
+    def close(self) -> None:
+        """Stop the workers; batches not yet saved are dropped (they stay pending)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _top_up(self) -> None:
+        room = self._workers * QUEUED_PER_WORKER - len(self._inflight)
+        if room <= 0:
+            return
+        busy = self._stuck.union(*({a.article_id for a in b} for b, _ in self._inflight))
+        pending = store.articles_to_score(
+            self._engine, self._versions, limit=room * BATCH, exclude=busy
+        )
+        fresh = [a for a in pending if a.article_id not in self._tried]
+        self._stuck.update(a.article_id for a in pending if a.article_id in self._tried)
+        for i in range(0, len(fresh), BATCH):
+            batch = fresh[i : i + BATCH]
+            self._tried.update(a.article_id for a in batch)
+            future = self._started().submit(_score_in_worker, batch, store.now_utc())
+            self._inflight.append((batch, future))
+
+    def _save_oldest(self) -> None:
+        batch, future = self._inflight.popleft()
+        hashes = {a.article_id: a.content_hash for a in batch}
+        store.save_scores(self._engine, future.result(), hashes)
+        self.scored += len(batch)
+        self._progress(f"scored by {self._workers} workers", self.scored)
+
+    def _started(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = _pool(self._models, self._workers)
+        return self._pool
 
 
 def _pool(models: ModelSet, workers: int) -> ProcessPoolExecutor:

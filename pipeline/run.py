@@ -43,8 +43,13 @@ def _quiet(_stage: str, _count: int) -> None:
     return None
 
 
-def ingest_items(engine: Engine, items: Sequence[RawItem]) -> store.UpsertResult:
-    """Store raw payloads first, then the normalised articles, in batches."""
+def ingest_items(
+    engine: Engine,
+    items: Sequence[RawItem],
+    after_batch: Callable[[store.UpsertResult], None] | None = None,
+) -> store.UpsertResult:
+    """Store raw payloads first, then the normalised articles, in batches (``after_batch`` is
+    told each batch's outcome once it is committed)."""
     added = updated = unchanged = duplicates = 0
     for start in range(0, len(items), BATCH):
         chunk = items[start : start + BATCH]
@@ -55,7 +60,44 @@ def ingest_items(engine: Engine, items: Sequence[RawItem]) -> store.UpsertResult
         updated += result.updated
         unchanged += result.unchanged
         duplicates += result.duplicates
+        if after_batch is not None:
+            after_batch(result)
     return store.UpsertResult(added, updated, unchanged, duplicates)
+
+
+class _ScoringAlongside:
+    """Scores while the run still ingests, once it has ingested a backlog worth starting worker
+    processes for; otherwise everything is scored at the end, as before."""
+
+    def __init__(self, engine: Engine, models: ModelSet, workers: int, progress: Progress):
+        from pipeline.parallel_scoring import BackgroundScorer
+
+        self._engine, self._models, self._workers = engine, models, workers
+        self._progress = progress
+        useful = workers > 1 and bool(models.folders())
+        self._scorer = BackgroundScorer(engine, models, workers, progress) if useful else None
+        self._ingested = 0
+
+    def after_batch(self, result: store.UpsertResult) -> None:
+        self._ingested += result.added + result.updated
+        if self._scorer is not None and self._ingested >= PARALLEL_AFTER:
+            self._scorer.pump()
+
+    def finish(self) -> int:
+        """Drain the workers, then score whatever is still pending; return the count."""
+        done = 0
+        if self._scorer is not None and self._ingested >= PARALLEL_AFTER:
+            done = self._scorer.finish()
+        return done + score_pending(
+            self._engine,
+            self._models,
+            partial(_offset_progress, self._progress, done),
+            workers=self._workers,
+        )
+
+    def close(self) -> None:
+        if self._scorer is not None:
+            self._scorer.close()
 
 
 def _offset_progress(progress: Progress, offset: int, stage: str, count: int) -> None:
@@ -104,16 +146,21 @@ def run_pipeline(
     run_id = store.start_run(engine)
     errors: list[tuple[str, str]] = []
     added = updated = ok = 0
+    scoring = _ScoringAlongside(engine, models, workers, progress)
     try:
-        seed_result = _ingest_seeds(config, engine, errors, progress)
+        seed_result = _ingest_seeds(config, engine, errors, progress, scoring.after_batch)
         added, updated, ok = seed_result.added, seed_result.updated, int(bool(config.sources.seeds))
         if include_feeds and config.sources.feeds:
-            feed_added, feed_updated, feeds_ok = _ingest_feeds(config, engine, worker, errors)
+            feed_added, feed_updated, feeds_ok = _ingest_feeds(
+                config, engine, worker, errors, scoring.after_batch
+            )
             added, updated, ok = added + feed_added, updated + feed_updated, ok + feeds_ok
-        scored = score_pending(engine, models, progress, workers=workers)
+        scored = scoring.finish()
     except BaseException:
         store.finish_run(engine, run_id, "failed", {"articles_added": added})
         raise
+    finally:
+        scoring.close()
     for source, message in errors:
         store.record_source_error(engine, run_id, source, message)
     status = "ok" if not errors else "partial"
@@ -128,19 +175,27 @@ def run_pipeline(
 
 
 def _ingest_seeds(
-    config: Config, engine: Engine, errors: list[tuple[str, str]], progress: Progress
+    config: Config,
+    engine: Engine,
+    errors: list[tuple[str, str]],
+    progress: Progress,
+    after_batch: Callable[[store.UpsertResult], None],
 ) -> store.UpsertResult:
     from pipeline.seeds import read_seeds
 
     result = read_seeds(config.sources.seeds)
     errors.extend(result.errors)
-    outcome = ingest_items(engine, result.items)
+    outcome = ingest_items(engine, result.items, after_batch)
     progress("seed articles read", len(result.items))
     return outcome
 
 
 def _ingest_feeds(
-    config: Config, engine: Engine, worker: str, errors: list[tuple[str, str]]
+    config: Config,
+    engine: Engine,
+    worker: str,
+    errors: list[tuple[str, str]],
+    after_batch: Callable[[store.UpsertResult], None],
 ) -> tuple[int, int, int]:
     from pipeline.feed_cycle import collect_feeds
     from pipeline.feed_health import record_articles_added
@@ -153,7 +208,7 @@ def _ingest_feeds(
             errors.append((f"feed:{outcome.name}", outcome.error or "failed"))
             continue
         ok += 1
-        result = ingest_items(engine, outcome.items)
+        result = ingest_items(engine, outcome.items, after_batch)
         record_articles_added(engine, {outcome.name: result.added})
         added, updated = added + result.added, updated + result.updated
     return added, updated, ok

@@ -7,7 +7,7 @@ write lock, so the overview never counts a score twice and a killed worker leave
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select, true
@@ -19,8 +19,14 @@ from pipeline.errors import StoreError
 from pipeline.records import Article, Score
 
 
-def articles_to_score(engine: Engine, versions: dict[str, str], limit: int = 5000) -> list[Article]:
-    """Return articles lacking a current score from the given model version for some signal.
+def articles_to_score(
+    engine: Engine,
+    versions: dict[str, str],
+    limit: int = 5000,
+    exclude: Collection[str] = (),
+) -> list[Article]:
+    """Return articles lacking a current score from the given model version for some signal
+    (leaving out the ids in ``exclude``: those already being scored).
 
     Candidates come from the score-key index: an article scored with exactly these versions on
     its current content carries their fingerprint, so only the others are looked at (new,
@@ -30,13 +36,14 @@ def articles_to_score(engine: Engine, versions: dict[str, str], limit: int = 500
     a = schema.articles
     wanted = totals.score_key(versions.items())
     found: list[Article] = []
+    skip = [a.c.article_id.not_in(sorted(exclude))] if exclude else []
     with engine.connect() as conn:
         for side in (a.c.score_key < wanted, a.c.score_key > wanted):
             if len(found) >= limit:
                 break
             stmt = (
                 select(a)
-                .where(side, _stale(versions))
+                .where(side, _stale(versions), *skip)
                 .order_by(a.c.score_key, a.c.article_id)
                 .limit(limit - len(found))
             )

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bench.generate_articles import generate_items
+from bench.generate_articles import generate_items, write_jsonl
 from pipeline import schema, store
 from pipeline.config import load_config
 from pipeline.errors import ModelError
 from pipeline.normalise import normalise_item
 from pipeline.parallel_scoring import worker_count
-from pipeline.run import BATCH, PARALLEL_AFTER, score_pending
+from pipeline.run import BATCH, PARALLEL_AFTER, run_pipeline, score_pending
 from pipeline.scoring import ModelSet, load_model_folders, load_models
 from tests.conftest import write_config
 from tests.store_checks import assert_totals_consistent
@@ -189,3 +189,30 @@ def test_kill_9_of_the_parent_ends_its_workers_and_a_rerun_completes(
         scored = conn.execute(select(func.count()).select_from(cs)).scalar_one()
     assert scored == BACKLOG * len(models.models)
     assert_totals_consistent(engine, ["decertification_risk", "cooperation_tone"])
+
+
+def test_a_run_scores_alongside_ingest_and_matches_an_in_process_run(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    write_jsonl(seeds, BACKLOG + BATCH, per_file=BATCH, seed=11, words=120)
+    results = {}
+    for workers in (1, 2):
+        folder = tmp_path / f"w{workers}"
+        folder.mkdir()
+        config = load_config(write_config(folder, seeds=[seeds]))
+        stages: list[str] = []
+        summary = run_pipeline(
+            config,
+            include_feeds=False,
+            progress=lambda s, _n, seen=stages: seen.append(s),
+            workers=workers,
+        )
+        assert summary.added == summary.scored == BACKLOG + BATCH
+        assert ("scored by 2 workers" in stages) == (workers == 2)
+        results[workers] = _current(config.database.url)
+        engine = store.open_store(config.database.url, create=False)
+        assert store.articles_to_score(engine, load_models(config).versions(), 10) == []
+        assert_totals_consistent(engine, ["decertification_risk", "cooperation_tone"])
+    assert results[1].keys() == results[2].keys()
+    for key, (value, version, explanation) in results[1].items():
+        assert results[2][key][0] == pytest.approx(value, abs=1e-9)
+        assert results[2][key][1:] == (version, explanation)
