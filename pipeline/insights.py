@@ -19,7 +19,7 @@ from sqlalchemy import Engine, and_, case, func, literal, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import ColumnElement, Select
 
-from pipeline import schema
+from pipeline import schema, search
 from pipeline.examples import RELEVANCE
 from pipeline.queries import ArticleFilter
 
@@ -33,7 +33,8 @@ class ArticleQuery:
     """The sidebar filter plus what only the article list narrows by, and its order.
 
     ``mentions`` holds one group of terms per country the article must mention (any term of each
-    group, as a case-insensitive substring of the title or text).
+    group; a term's words in a row in the title or text, the last as a word prefix, see
+    ``pipeline.search``).
     """
 
     flt: ArticleFilter = ArticleFilter()
@@ -97,30 +98,16 @@ def where_article(flt: ArticleFilter) -> list[ColumnElement[bool]]:
         clauses.append(a.c.source.in_(flt.sources))
     if flt.languages:
         clauses.append(a.c.language.in_(flt.languages))
-    if flt.search.strip():
-        pattern = _like(flt.search.strip())
-        clauses.append(
-            or_(a.c.title.ilike(pattern, escape="\\"), a.c.text.ilike(pattern, escape="\\"))
-        )
+    found = search.matches(flt.search)  # the full-text index (pipeline/search.py)
+    if found is not None:
+        clauses.append(found)
     return clauses
-
-
-def _like(term: str) -> str:
-    return "%" + term.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
 
 
 def _mentions(groups: Sequence[Sequence[str]]) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = []
-    for group in groups:
-        terms = [t for t in group if t.strip()]
-        if terms:
-            clauses.append(
-                or_(
-                    *[a.c.title.ilike(_like(t), escape="\\") for t in terms],
-                    *[a.c.text.ilike(_like(t), escape="\\") for t in terms],
-                )
-            )
-    return clauses
+    """One condition per country group: the article mentions any of its terms (full-text index)."""
+    found = [search.mentions_any(group) for group in groups]
+    return [clause for clause in found if clause is not None]
 
 
 def _score_joins(stmt: Select[Any], names: Sequence[str]) -> tuple[Select[Any], dict[str, Any]]:
@@ -144,13 +131,16 @@ def article_rows(
     base = select(*[_base_column(c) for c in BASE_COLUMNS]).select_from(a)
     stmt, aliases = _score_joins(base, names)
     stmt = stmt.add_columns(*[aliases[n].c.value.label(n) for n in names])
-    stmt = stmt.where(*where_article(query.flt), *_mentions(query.mentions))
+    order = _sort_column(query.sort_by, aliases)
+    conditions = [*where_article(query.flt), *_mentions(query.mentions)]
+    if order is a.c.event_date:  # read in index order: a broad search should not lead
+        conditions = search.newest_first(engine, conditions, limit)
+    stmt = stmt.where(*conditions)
     for name, (low, high) in query.flt.signal_ranges.items():
         if name in aliases:
             stmt = stmt.where(aliases[name].c.value.between(low, high))
     if query.flt.relevant_only:
         stmt = stmt.where(_relevant(aliases[RELEVANCE], query.flt.relevance_threshold))
-    order = _sort_column(query.sort_by, aliases)
     primary = order.desc() if query.descending else order.asc()
     stmt = stmt.order_by(primary.nulls_last(), a.c.article_id).limit(limit)
     return _frame(engine, stmt, [*BASE_COLUMNS, *names])

@@ -3,7 +3,8 @@
 On a million articles the overview reads the pre-aggregated ``daily_signal_totals`` instead of
 joining every score to its article (issue 6); filters the totals cannot answer (a text search, a
 relevance threshold off the 0.05 grid) fall back to the detailed query, which gives the same
-numbers, only slower. See docs/storage.md.
+numbers, only slower. A text search reads the full-text index (``pipeline.search``), never the
+text itself. See docs/storage.md.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.sql import Select
 
-from pipeline import schema, totals
+from pipeline import schema, search, totals
 from pipeline.examples import RELEVANCE
 
 a, cs = schema.articles, schema.current_scores
@@ -60,11 +61,9 @@ def _where_article(flt: ArticleFilter) -> list[Any]:
         clauses.append(a.c.source.in_(flt.sources))
     if flt.languages:
         clauses.append(a.c.language.in_(flt.languages))
-    if flt.search.strip():
-        pattern = "%" + flt.search.strip().replace("%", r"\%").replace("_", r"\_") + "%"
-        clauses.append(
-            or_(a.c.title.ilike(pattern, escape="\\"), a.c.text.ilike(pattern, escape="\\"))
-        )
+    found = search.matches(flt.search)  # the full-text index (pipeline/search.py)
+    if found is not None:
+        clauses.append(found)
     return clauses
 
 
@@ -74,7 +73,7 @@ def daily_signal_stats(
     """Per event day and signal: how many relevant articles were scored and the sum of scores."""
     flt = flt or ArticleFilter()
     bucket = totals.threshold_bucket(flt.relevance_threshold)
-    if bucket is not None and not flt.search.strip():
+    if bucket is not None and not search.has_words(flt.search):
         return _frame(
             engine, _daily_from_totals(signals, flt, bucket), ["day", "signal", "n", "total"]
         )
@@ -133,7 +132,7 @@ def _daily_detailed(signals: Sequence[str], flt: ArticleFilter) -> Select[Any]:
 def daily_volume(engine: Engine, flt: ArticleFilter | None = None) -> pd.DataFrame:
     """Per event day: all stored articles, relevant or not (the denominator for shares)."""
     flt = flt or ArticleFilter()
-    if flt.search.strip():
+    if search.has_words(flt.search):
         stmt = (
             select(a.c.event_date.label("day"), func.count().label("articles"))
             .where(*_where_article(flt))
@@ -156,12 +155,15 @@ def article_table(
 ) -> pd.DataFrame:
     """Filtered articles, newest events first, one column per signal score."""
     flt = flt or ArticleFilter()
-    stmt = _article_select(signals, flt).limit(limit)
+    conditions = search.newest_first(engine, _where_article(flt), limit)
+    stmt = _article_select(signals, flt, conditions).limit(limit)
     columns = ["id", "title", "source", "language", "event_date", "page_date", "url", *signals]
     return _frame(engine, stmt, [*columns, RELEVANCE])
 
 
-def _article_select(signals: Sequence[str], flt: ArticleFilter) -> Select[Any]:
+def _article_select(
+    signals: Sequence[str], flt: ArticleFilter, conditions: Sequence[Any] | None = None
+) -> Select[Any]:
     joins = {name: cs.alias(f"s_{i}") for i, name in enumerate([*signals, RELEVANCE])}
     stmt = select(
         a.c.article_id.label("id"),
@@ -177,7 +179,7 @@ def _article_select(signals: Sequence[str], flt: ArticleFilter) -> Select[Any]:
         stmt = stmt.outerjoin(
             alias, and_(alias.c.article_id == a.c.article_id, alias.c.signal == name)
         )
-    stmt = stmt.where(*_where_article(flt))
+    stmt = stmt.where(*(_where_article(flt) if conditions is None else conditions))
     for name, (low, high) in flt.signal_ranges.items():
         if name in joins:
             stmt = stmt.where(joins[name].c.value.between(low, high))

@@ -12,7 +12,9 @@ version. Both change in the same transaction as the rows they summarise (``pipel
 with, so finding unscored work is an index range scan instead of an anti-join over everything.
 
 These tables describe the head revision; the database gets them through the Alembic migrations
-in ``pipeline/migrations`` (``HEAD_REVISION`` must name the newest one).
+in ``pipeline/migrations`` (``HEAD_REVISION`` must name the newest one). The full-text index of
+revision 0004 (an FTS5 table and its id table on SQLite, a GIN expression index on PostgreSQL)
+is not described here: it differs per database; ``pipeline.search`` names its objects.
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ from sqlalchemy import (
 # Kept for builds before Alembic: they compare schema_info.schema_version with their own 1,
 # so migration 0002 writes 2 there and such a build refuses the store instead of corrupting it.
 SCHEMA_VERSION = 2
-HEAD_REVISION = "0003"
-KNOWN_REVISIONS = ("0001", "0002", "0003")
+HEAD_REVISION = "0004"
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
 
 metadata = MetaData()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from alembic import context
 
 from pipeline.schema import metadata
+from pipeline.search import include_name
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -18,6 +19,7 @@ context.configure(
     connection=connection,
     target_metadata=metadata,
     render_as_batch=True,
+    include_name=include_name,  # the search index is not in metadata (it differs per database)
     transaction_per_migration=False,
 )
 with context.begin_transaction():

@@ -1,0 +1,198 @@
+"""Whole-store full-text search: one meaning of "the article matches", on SQLite and PostgreSQL.
+
+A substring ``ILIKE`` over title and text reads every article (about 21 s on a million, issue 5).
+Migration ``0004`` builds a word index instead: SQLite FTS5 (``article_search``, case- and
+accent-insensitive) and a PostgreSQL GIN index on ``to_tsvector('simple', ...)``. This module turns
+the analyst's input into a query of that index, so ``pipeline.queries`` and ``pipeline.insights``
+share one meaning:
+
+* the input is split into words (runs of letters and digits; everything else separates), so no
+  character of it ever reaches the index's query syntax (FTS5 ``"``, ``*``, ``NEAR``, ``AND``;
+  tsquery ``& | ! : ( ) '``) as an operator;
+* a search matches an article holding every word, each as the start of a word of its title or
+  text (``certif`` finds "certification", not "decertification"); case never matters, accents
+  do not matter on SQLite;
+* input without any word (``""``, ``"***"``) is no search: it matches everything, like an empty box;
+* a mention term matches when its words appear one after another, the last as a word start
+  (``u.s.`` is "u" followed by a word starting with "s"); a group matches when any term does.
+
+See docs/storage.md ("Full-text search") for the index, its cost and the PostgreSQL caveats.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Boolean, Engine, bindparam, column, func, literal_column, select, table
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter
+
+from pipeline import schema
+
+FTS_TABLE = "article_search"  # SQLite: contentless FTS5 table; rowid = article_search_ids.search_id
+IDS_TABLE = "article_search_ids"  # SQLite: stable integer per article (survives VACUUM)
+PG_INDEX = "ix_articles_search"  # PostgreSQL: GIN index on DOCUMENT_SQL
+# What the index objects are called, for tools comparing the database with ``schema.metadata``.
+SEARCH_OBJECTS = frozenset({FTS_TABLE, IDS_TABLE, PG_INDEX})
+
+# PostgreSQL's parser keeps "u.s", "www.state.gov", "3.5" or "e-mail" as one token, and in a
+# C-locale database treats every non-ASCII character as a letter ("¿qué", "“petro”"). Turning
+# these characters into spaces first makes it split words where SQLite's unicode61 does.
+PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~¡¿«»‹›‘’‚“”„–—―…·•′″°€£©®™\u00a0\u2009\u200b\u202f"
+_SPACES = " " * len(PUNCTUATION)
+# The indexed expression, exactly as migration 0004 creates the index (PostgreSQL only uses an
+# expression index when the query repeats the expression). Changing it needs a new migration.
+DOCUMENT_SQL = (
+    "to_tsvector('simple', translate(title || ' ' || text, "
+    f"'{PUNCTUATION.replace(chr(39), chr(39) * 2)}', '{_SPACES}'))"
+)
+
+
+def words(query: str) -> tuple[str, ...]:
+    """Split input into the words an index can hold: runs of letters and digits (NFC first)."""
+    found: list[str] = []
+    current: list[str] = []
+    for char in unicodedata.normalize("NFC", query):
+        if unicodedata.category(char)[0] in "LN":
+            current.append(char)
+        elif current:
+            found.append("".join(current))
+            current = []
+    if current:
+        found.append("".join(current))
+    return tuple(found)
+
+
+def has_words(query: str) -> bool:
+    """True when ``query`` narrows anything (an input without words is no search)."""
+    return bool(words(query))
+
+
+def matches(query: str) -> ColumnElement[bool] | None:
+    """Articles holding every word of ``query`` as a word prefix; None when it has no words."""
+    found = words(query)
+    if not found:
+        return None
+    fts = " AND ".join(f'"{w}"*' for w in found)
+    tsquery = " & ".join(f"{w}:*" for w in found)
+    return _Match(fts, tsquery)
+
+
+def mentions_any(terms: Sequence[str]) -> ColumnElement[bool] | None:
+    """Articles mentioning at least one term (its words in a row, the last as a prefix).
+
+    Used for the country groups of the article list; terms without words are ignored, and
+    None means no term had any.
+    """
+    phrases = [found for found in (words(t) for t in terms) if found]
+    if not phrases:
+        return None
+    fts = " OR ".join('"' + " ".join(p) + '"*' for p in phrases)
+    tsquery = " | ".join("(" + " <-> ".join([*p[:-1], f"{p[-1]}:*"]) + ")" for p in phrases)
+    return _Match(fts, tsquery)
+
+
+class _Match(ColumnElement[bool]):
+    """``articles`` rows matching an index query, written for whichever database compiles it.
+
+    The filter functions build their clauses without knowing the engine, so the dialect picks
+    the SQL at compile time. Not cached: the query text is part of the element.
+    """
+
+    inherit_cache = False
+    type = Boolean()
+    # A condition, not a boolean column: without this SQLite gets "... IN (...) = 1", which
+    # hides the IN from the planner and scans every article instead of looking the hits up.
+    _is_implicitly_boolean = True
+
+    def __init__(self, fts: str, tsquery: str, lookup: bool = True) -> None:
+        self.fts = fts
+        self.tsquery = tsquery
+        self.lookup = lookup  # SQLite: may the planner start from the hits (see newest_first)
+
+    @property
+    def _from_objects(self) -> list[Any]:
+        """The condition is about ``articles``: a select using it reads from that table."""
+        return [schema.articles]
+
+
+def newest_first(
+    engine: Engine, clauses: Sequence[ColumnElement[bool]], limit: int
+) -> list[ColumnElement[bool]]:
+    """Adapt the index conditions of a list read in event-date order and cut at ``limit``.
+
+    SQLite starts from the index hits whenever it can, looking each one up (about 5 us a hit).
+    For a word in a quarter of the store that is over a second, while walking the event-date
+    index from the newest article stops after about ``limit * articles / hits`` rows. So the
+    narrowest condition leads only while ``hits**2 <= limit * articles``; otherwise none does
+    and they filter the walk. PostgreSQL chooses between the two from its own statistics.
+    """
+    found = [c for c in clauses if isinstance(c, _Match)]
+    if engine.dialect.name != "sqlite" or not found:
+        return list(clauses)
+    with engine.connect() as conn:
+        size = conn.execute(select(func.max(_ids.c.search_id))).scalar() or 0
+        hits = [conn.execute(_count(m)).scalar_one() for m in found]
+    narrowest = min(range(len(found)), key=hits.__getitem__)
+    lead = found[narrowest] if hits[narrowest] ** 2 <= limit * size else None
+    return [
+        _Match(c.fts, c.tsquery, lookup=c is lead) if isinstance(c, _Match) else c for c in clauses
+    ]
+
+
+def _count(match: _Match) -> Select[Any]:
+    query: BindParameter[str] = bindparam("fts_query", match.fts)
+    return select(func.count()).select_from(_fts).where(_fts_column().op("MATCH")(query))
+
+
+def _fts_column() -> ColumnElement[Any]:
+    """The FTS5 table's hidden column of its own name: ``article_search MATCH ?``."""
+    return literal_column(FTS_TABLE)
+
+
+_ids = table(IDS_TABLE, column("search_id"), column("article_id"))
+_fts = table(FTS_TABLE, column("rowid"))
+
+
+@compiles(_Match, "sqlite")
+def _compile_sqlite(element: _Match, compiler: SQLCompiler, **kw: Any) -> str:
+    """FTS5 rowids -> stable ids -> article ids (the FTS5 table stores no text of its own)."""
+    query: BindParameter[str] = bindparam("fts_query", element.fts, unique=True)
+    hits = select(_ids.c.article_id).select_from(_fts.join(_ids, _ids.c.search_id == _fts.c.rowid))
+    hits = hits.where(_fts_column().op("MATCH")(query))
+    article_id: ColumnElement[Any] = schema.articles.c.article_id
+    if not element.lookup:  # unary + keeps SQLite from looking the hits up by article_id
+        article_id = literal_column(f"+{schema.articles.name}.article_id")
+    return compiler.process(article_id.in_(hits), **kw)
+
+
+@compiles(_Match, "postgresql")
+def _compile_postgresql(element: _Match, compiler: SQLCompiler, **kw: Any) -> str:
+    """The indexed expression ``@@`` the tsquery (the GIN index answers it)."""
+    query = func.to_tsquery(
+        literal_column("'simple'"), bindparam("tsquery", element.tsquery, unique=True)
+    )
+    clause = document().op("@@")(query)
+    return compiler.process(clause, **kw)
+
+
+def document() -> ColumnElement[Any]:
+    """``DOCUMENT_SQL`` over ``articles`` as a SQLAlchemy expression (same text, same tree)."""
+    a = schema.articles
+    joined = a.c.title.concat(literal_column("' '")).concat(a.c.text)
+    quoted = PUNCTUATION.replace("'", "''")
+    translated = func.translate(
+        joined, literal_column(f"'{quoted}'"), literal_column(f"'{_SPACES}'")
+    )
+    return func.to_tsvector(literal_column("'simple'"), translated)
+
+
+def include_name(name: str | None, type_: str, _parents: Any) -> bool:
+    """Alembic filter: the search index's objects are not described by ``schema.metadata``."""
+    if type_ in ("table", "index") and name is not None:
+        return not (name in SEARCH_OBJECTS or name.startswith(f"{FTS_TABLE}_"))
+    return True
