@@ -97,9 +97,9 @@ def _top_terms(
     lengths = np.diff(contributions.indptr)
     rows = np.repeat(np.arange(contributions.shape[0]), lengths)
     data = np.asarray(contributions.data, dtype=np.float64)
-    terms = names[contributions.indices]
+    columns = contributions.indices
     return tuple(  # type: ignore[return-value]
-        _pairs(terms, data, *_strongest(sign * data, rows, contributions.indptr))
+        _pairs(names, columns, data, *_strongest(sign * data, rows, contributions.indptr))
         for sign in (1.0, -1.0)
     )
 
@@ -133,12 +133,17 @@ def _strongest(
 
 
 def _pairs(
-    terms: np.ndarray, values: np.ndarray, picked: np.ndarray, bounds: np.ndarray
+    names: np.ndarray,
+    columns: np.ndarray,
+    values: np.ndarray,
+    picked: np.ndarray,
+    bounds: np.ndarray,
 ) -> list[list[list[object]]]:
-    """Per row, [term, weight] for the picked positions."""
-    names = terms[picked].tolist()
+    """Per row, [term, weight] for the picked positions (named only once picked: naming
+    every entry of the batch cost more than choosing among them)."""
+    terms = names[columns[picked]].tolist()
     weights = np.round(values[picked], 4).tolist()
-    pairs = [[str(t), w] for t, w in zip(names, weights, strict=True)]
+    pairs = [[str(t), w] for t, w in zip(terms, weights, strict=True)]
     return [pairs[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
 
 
