@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.sql import Select
 
-from pipeline import schema, search, totals
+from pipeline import runlog, schema, search, totals
 from pipeline.examples import RELEVANCE
 
 a, cs = schema.articles, schema.current_scores
@@ -243,11 +243,7 @@ def store_summary(engine: Engine) -> dict[str, Any]:
             )
         ).one()
         last_scored = conn.execute(select(func.max(vt.c.last_scored_at))).scalar_one()
-        last_run = (
-            conn.execute(select(schema.runs).order_by(schema.runs.c.run_id.desc()).limit(1))
-            .mappings()
-            .first()
-        )
+        last_run = conn.execute(_runs(1)).mappings().first()
     return {
         "articles": int(articles),
         "scored": int(scored),
@@ -293,10 +289,15 @@ def model_versions_in_store(engine: Engine) -> pd.DataFrame:
 
 
 def recent_runs(engine: Engine, limit: int = 20) -> pd.DataFrame:
-    """The latest pipeline runs with their counts."""
+    """The latest pipeline runs with their counts; a "running" run silent for too long shows
+    as interrupted (``pipeline.runlog``)."""
+    return _frame(engine, _runs(limit), [c.name for c in schema.runs.columns])
+
+
+def _runs(limit: int) -> Select[Any]:
     r = schema.runs
-    stmt = select(r).order_by(r.c.run_id.desc()).limit(limit)
-    return _frame(engine, stmt, [c.name for c in r.columns])
+    columns = [runlog.shown_status(datetime.now(UTC)) if c.name == "status" else c for c in r.c]
+    return select(*columns).order_by(r.c.run_id.desc()).limit(limit)
 
 
 def run_errors(engine: Engine, limit: int = 50) -> pd.DataFrame:

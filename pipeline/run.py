@@ -18,6 +18,7 @@ from pipeline import store
 from pipeline.config import Config
 from pipeline.normalise import normalise_item
 from pipeline.records import RawItem
+from pipeline.runlog import Heartbeat
 from pipeline.scoring import ModelSet, load_models, score_articles
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class _ScoringAlongside:
 
     def after_batch(self, result: store.UpsertResult) -> None:
         self._ingested += result.added + result.updated
+        self._progress("new or changed articles stored", self._ingested)
         if self._scorer is not None and self._ingested >= PARALLEL_AFTER:
             self._scorer.pump()
 
@@ -144,6 +146,7 @@ def run_pipeline(
     models = load_models(config)
     engine = store.open_store(config.database.url)
     run_id = store.start_run(engine)
+    progress = _beating(progress, Heartbeat(engine, run_id))
     errors: list[tuple[str, str]] = []
     added = updated = ok = 0
     scoring = _ScoringAlongside(engine, models, workers, progress)
@@ -172,6 +175,16 @@ def run_pipeline(
     }
     store.finish_run(engine, run_id, status, counts)
     return RunSummary(run_id, added, updated, scored, ok, len(errors), errors)
+
+
+def _beating(progress: Progress, heartbeat: Heartbeat) -> Progress:
+    """Progress that also tells the store the run is alive (see ``pipeline.runlog``)."""
+
+    def report(stage: str, count: int) -> None:
+        heartbeat.beat()
+        progress(stage, count)
+
+    return report
 
 
 def _ingest_seeds(

@@ -37,8 +37,8 @@ from sqlalchemy import (
 # Kept for builds before Alembic: they compare schema_info.schema_version with their own 1,
 # so migration 0002 writes 2 there and such a build refuses the store instead of corrupting it.
 SCHEMA_VERSION = 2
-HEAD_REVISION = "0004"
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
+HEAD_REVISION = "0005"
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 
 metadata = MetaData()
 
@@ -144,6 +144,10 @@ runs = Table(
     Column("articles_updated", Integer, nullable=False, server_default="0"),
     Column("articles_scored", Integer, nullable=False, server_default="0"),
     Column("sources_failed", Integer, nullable=False, server_default="0"),
+    # where the run runs and when it was last alive (pipeline.runlog); empty on older rows
+    Column("host", String(200)),
+    Column("pid", Integer),
+    Column("heartbeat_at", DateTime(timezone=True)),
 )
 
 run_errors = Table(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from pipeline import db, schema, totals
+from pipeline import db, runlog, schema, totals
 from pipeline.engine import WRITE_LOCK, insert_for, make_engine, safe_url, write
 from pipeline.errors import StoreError
 from pipeline.records import Article, RawItem
@@ -269,10 +270,17 @@ def _add_sources(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def start_run(engine: Engine) -> int:
-    """Record the start of a pipeline run and return its id."""
+    """Record the start of a pipeline run and return its id; first close the rows of runs that
+    were killed (``pipeline.runlog``)."""
 
     def work(conn: Connection) -> int:
-        result = conn.execute(insert(schema.runs).values(started_at=now_utc(), status="running"))
+        now = now_utc()
+        closed = runlog.close_abandoned(conn, now)
+        if closed:
+            log.warning("marked %d run(s) as interrupted: their process is gone", closed)
+        row = {"started_at": now, "status": "running", "heartbeat_at": now}
+        row |= {"host": runlog.this_host(), "pid": os.getpid()}
+        result = conn.execute(insert(schema.runs).values(**row))
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     return write(engine, work)

@@ -101,6 +101,11 @@ def test_kill_during_ingest_and_scoring_then_rerun_loses_and_duplicates_nothing(
     assert_complete(engine, crash_config, ARTICLES)
     assert count(engine, schema.raw_items) == ARTICLES
     assert_totals_consistent(engine, ["decertification_risk", "cooperation_tone"])
+    runs = schema.runs
+    with engine.connect() as conn:
+        statuses = [row.status for row in conn.execute(select(runs).order_by(runs.c.run_id))]
+    # the killed runs' rows were closed by the next run, not left "running"
+    assert statuses == ["interrupted"] * len(killed) + ["ok"], statuses
 
 
 def test_a_batch_that_fails_midway_leaves_nothing_behind(
