@@ -175,7 +175,10 @@ def _from_manifest(ctx: click.Context, config: Config, like: Path) -> tuple[str,
 @click.option("--series", is_flag=True, help="Export the index series instead of the articles.")
 @click.option("--source", "sources", multiple=True, help="Only this source (repeatable).")
 @click.option("--language", "languages", multiple=True, help="Only this language (repeatable).")
-@click.option("--search", help="Only articles whose title or text contains this text.")
+@click.option(
+    "--search",
+    help="Only articles whose title or text has every word of this, each as a word start.",
+)
 @click.option(
     "--relevant-only", is_flag=True, help="Only articles about the monitored pair (articles)."
 )
