@@ -175,7 +175,8 @@ def load_with_workers(
             window = min(CHECKPOINT, n - done)
             for _ in range(0, window, batch):
                 chunk = clock.timed("generate", list, islice(items, batch))
-                clock.timed("ingest", _ingest, engine, chunk)
+                stored = clock.timed("ingest", _ingest, engine, chunk)
+                clock.timed("model", scorer.offer, stored)
                 clock.timed("model", scorer.pump)
                 done += len(chunk)
             clock.timed("model", scorer.finish)
@@ -185,10 +186,10 @@ def load_with_workers(
     return checkpoints
 
 
-def _ingest(engine: Any, chunk: list[Any]) -> None:
+def _ingest(engine: Any, chunk: list[Any]) -> tuple[Article, ...]:
     store.save_raw_items(engine, chunk)
     now = store.now_utc()
-    store.upsert_articles(engine, [normalise_item(item, now) for item in chunk])
+    return store.upsert_articles(engine, [normalise_item(item, now) for item in chunk]).stored
 
 
 def _checkpoint(done: int, clock: Clock, wall: float) -> dict[str, Any]:

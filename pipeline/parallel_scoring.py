@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ from pipeline.scoring import ModelSet, load_model_folders, score_articles
 BATCH = 1000
 MAX_WORKERS = 8
 PARENT_CHECK_S = 0.5
+MAX_OFFERED = 20 * BATCH  # articles kept in memory for scoring; more are read back later
 QUEUED_PER_WORKER = 3  # batches in flight per worker: none waits while the parent saves
 
 _WORKER_MODELS: list[ModelSet | Exception] = []
@@ -78,6 +79,7 @@ class BackgroundScorer:
         self._inflight: deque[tuple[list[Article], Future[list[Score]]]] = deque()
         self._tried: set[str] = set()
         self._stuck: set[str] = set()  # tried and saved, yet still pending
+        self._offered: deque[Article] = deque()
         self.scored = 0
 
     def __enter__(self) -> BackgroundScorer:
@@ -85,6 +87,14 @@ class BackgroundScorer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def offer(self, articles: Sequence[Article]) -> None:
+        """Queue articles just stored, so they are scored without reading them back.
+
+        At most MAX_OFFERED wait in memory; the rest stay pending in the store, where
+        ``finish`` finds them."""
+        room = max(0, MAX_OFFERED - len(self._offered))
+        self._offered.extend(a for a in articles[:room] if a.article_id not in self._tried)
 
     def pump(self) -> None:
         """Save what the workers finished, then give them more; never waits for a worker."""
@@ -107,8 +117,14 @@ class BackgroundScorer:
             self._pool = None
 
     def _top_up(self) -> None:
+        """Hand out offered articles first, then pending ones read from the store."""
         room = self._workers * QUEUED_PER_WORKER - len(self._inflight)
-        if room <= 0:
+        while room > 0 and self._offered:
+            count = min(BATCH, len(self._offered))
+            batch = [self._offered.popleft() for _ in range(count)]
+            self._submit([a for a in batch if a.article_id not in self._tried])
+            room -= 1
+        if room <= 0 or self._offered:
             return
         busy = self._stuck.union(*({a.article_id for a in b} for b, _ in self._inflight))
         pending = store.articles_to_score(
@@ -117,7 +133,10 @@ class BackgroundScorer:
         fresh = [a for a in pending if a.article_id not in self._tried]
         self._stuck.update(a.article_id for a in pending if a.article_id in self._tried)
         for i in range(0, len(fresh), BATCH):
-            batch = fresh[i : i + BATCH]
+            self._submit(fresh[i : i + BATCH])
+
+    def _submit(self, batch: list[Article]) -> None:
+        if batch:
             self._tried.update(a.article_id for a in batch)
             future = self._started().submit(_score_in_worker, batch, store.now_utc())
             self._inflight.append((batch, future))

@@ -82,8 +82,10 @@ class _ScoringAlongside:
     def after_batch(self, result: store.UpsertResult) -> None:
         self._ingested += result.added + result.updated
         self._progress("new or changed articles stored", self._ingested)
-        if self._scorer is not None and self._ingested >= PARALLEL_AFTER:
-            self._scorer.pump()
+        if self._scorer is not None:
+            self._scorer.offer(result.stored)
+            if self._ingested >= PARALLEL_AFTER:
+                self._scorer.pump()
 
     def finish(self) -> int:
         """Drain the workers, then score whatever is still pending; return the count."""

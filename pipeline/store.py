@@ -55,6 +55,7 @@ class UpsertResult:
     updated: int = 0
     unchanged: int = 0
     duplicates: int = 0
+    stored: tuple[Article, ...] = ()  # the added and updated articles, as written
 
 
 def open_store(url: str, *, create: bool = True) -> Engine:
@@ -152,7 +153,8 @@ def _upsert(conn: Connection, batch: Sequence[Article]) -> UpsertResult:
     _insert_articles(conn, added)
     _update_articles(conn, list(updated.values()))
     _add_sources(conn, sources)
-    return UpsertResult(len(added), len(updated), unchanged, duplicates)
+    stored = (*added, *updated.values())
+    return UpsertResult(len(added), len(updated), unchanged, duplicates, stored)
 
 
 def _target_id(
