@@ -15,13 +15,14 @@ from typing import Any
 import streamlit as st
 
 from pipeline import queries
-from pipeline.config import CONFIG_ENV_VAR, Config, load_config
+from pipeline.config import CONFIG_ENV_VAR, DATABASE_ENV_VAR, Config, load_config
 from pipeline.config_writer import backup_path, save_weights
 from pipeline.errors import PipelineError
-from views import alerts, articles, compare, model, overview, sources
+from views import alerts, articles, compare, first_paint, model, overview, sources
 from views.data import View, choices, stamp, summary
 
 FILL_COMMAND = "make run   (or: policy-risk run)"
+RELEVANT_ONLY = True  # the filter's default, also used by a session's first run
 PAGES = {
     "Overview": overview.render,
     "Articles": articles.render,
@@ -34,7 +35,18 @@ PAGES = {
 
 def _config() -> Config:
     path = Path(os.environ.get(CONFIG_ENV_VAR) or Path(__file__).with_name("config.yaml"))
-    return load_config(path)
+    try:
+        found = path.stat()
+    except OSError:
+        return load_config(path)  # its ConfigError says what is wrong
+    key = (found.st_ino, found.st_mtime_ns, found.st_size)
+    return _loaded(str(path), key, os.environ.get(DATABASE_ENV_VAR))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _loaded(path: str, file_key: tuple[int, int, int], database_url: str | None) -> Config:
+    """The parsed config, until the file (e.g. "Save as default") or DATABASE_URL changes."""
+    return load_config(Path(path))  # frozen, so one shared object is safe
 
 
 def main() -> None:
@@ -53,9 +65,31 @@ def main() -> None:
         return
     if state["articles"] == 0:
         _empty_store("The store holds no articles yet.")
+    if first_paint.pending():
+        _first_paint(_default_view(config, url, current, state))
+        return
     page = st.sidebar.radio("Page", list(PAGES), key="page")
     view = _sidebar(config, url, current, state)
     PAGES[str(page)](view)
+
+
+def _first_paint(view: View) -> None:
+    """A browser session's first run: the composite chart alone; the rest once it is painted."""
+    st.sidebar.caption("Loading the filters…")
+    if overview.render_first(view):
+        first_paint.report_when_painted()
+    else:  # nothing to chart: draw the whole page now
+        first_paint.mark_painted()
+        st.rerun()
+
+
+def _default_view(config: Config, url: str, current: str, state: dict[str, Any]) -> View:
+    """What the sidebar's widgets hold before anyone touches them."""
+    flt = _filter(config, state["first_event"], state["last_event"])
+    index = config.index
+    return View(
+        config, url, current, state, flt, config.weights(), index.period, index.smoothing_window
+    )
 
 
 def _sqlite_missing(url: str) -> bool:
@@ -131,13 +165,28 @@ def _filters(
     chosen_languages = side.multiselect("Languages", all_languages, key="languages")
     search = side.text_input("Search titles and text", key="search")
     relevant_only = side.checkbox(
-        "Only articles about the monitored pair", value=True, key="relevant_only"
+        "Only articles about the monitored pair", value=RELEVANT_ONLY, key="relevant_only"
     )
+    return _filter(
+        config, start, end, chosen_sources, chosen_languages, search, relevant_only=relevant_only
+    )
+
+
+def _filter(
+    config: Config,
+    start: date,
+    end: date,
+    sources: list[str] | None = None,
+    languages: list[str] | None = None,
+    search: str = "",
+    *,
+    relevant_only: bool = RELEVANT_ONLY,
+) -> queries.ArticleFilter:
     return queries.ArticleFilter(
         start=start,
         end=end,
-        sources=tuple(chosen_sources),
-        languages=tuple(chosen_languages),
+        sources=tuple(sources or ()),
+        languages=tuple(languages or ()),
         search=search,
         relevant_only=relevant_only,
         relevance_threshold=config.index.relevance_threshold,

@@ -23,6 +23,7 @@ from pipeline import schema
 from pipeline.store import open_store
 from tests.conftest import ROOT, write_config
 from tests.demo_store import HOSTILE_TEXT, HOSTILE_TITLE, demo_config, fresh_copy
+from views.first_paint import PAINTED
 
 DASHBOARD = str(ROOT / "dashboard.py")
 DECERT_TITLE = "Washington declares Colombia failed demonstrably in drug fight"
@@ -214,6 +215,70 @@ def test_filters_with_no_match_warn_instead_of_failing(app: AppTest) -> None:
     app.sidebar.text_input(key="search").input("zzzz-no-such-words").run()
     assert not app.exception
     assert "No scored articles match" in app.warning[0].value
+
+
+# First paint of a browser session -----------------------------------------------------------
+
+
+def _browser_session(config: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """A first run as a browser makes it: the client tells its URL (AppTest tells none)."""
+    monkeypatch.setenv("POLICY_RISK_CONFIG", str(config))
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.context = {"url": "http://localhost:8501/"}
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _painted(at: AppTest) -> AppTest:
+    """What the probe's report does in a browser once the chart is painted."""
+    at.session_state[PAINTED] = True
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_first_browser_run_draws_the_composite_alone(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = _browser_session(demo, monkeypatch)
+    assert [c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")] == ["composite_chart"]
+    assert not at.sidebar.radio and not at.sidebar.slider and not at.metric and not at.checkbox
+    assert "Loading the filters" in at.sidebar.caption[0].value
+    assert [e.key for e in at.sidebar.get("bidi_component")] == ["first_paint_probe"]
+
+
+def test_painted_first_run_gets_the_whole_page_around_the_same_chart(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = _browser_session(demo, monkeypatch)
+    first = at.get("plotly_chart")[0].proto
+    _painted(at)
+    kept = next(c.proto for c in at.get("plotly_chart") if c.proto.id == first.id)
+    assert kept.spec == first.spec  # same element, same figure: the browser keeps the drawing
+    assert at.sidebar.radio(key="page").value == "Overview"
+    assert not at.sidebar.get("bidi_component") and not at.sidebar.caption
+    assert len(at.get("plotly_chart")) == 2 and _metric(at, "Articles stored")
+    at.sidebar.slider(key="weight_cooperation_tone").set_value(0.0).run()
+    assert _figure(at, "composite_chart") != json.loads(first.spec)
+
+
+def test_first_browser_run_without_a_chart_draws_the_whole_page(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = fresh_copy(demo, tmp_path, extra="  relevance_threshold: 1.0")
+    at = _browser_session(config, monkeypatch)
+    assert at.session_state[PAINTED]
+    assert "No scored articles match" in at.warning[0].value
+    assert at.sidebar.radio(key="page").value == "Overview" and _metric(at, "Articles stored")
+
+
+def test_chart_options_sit_below_the_composite(app: AppTest) -> None:
+    blocks = [(i, b) for i, b in sorted(app.main.children.items()) if hasattr(b, "children")]
+    chart = next(i for i, b in blocks if b.get("plotly_chart"))
+    options = next(i for i, b in blocks if b.get("checkbox"))
+    metrics = next(i for i, b in blocks if b.get("metric"))
+    assert 0 < chart < options < metrics
 
 
 # Articles ------------------------------------------------------------------------------------

@@ -104,18 +104,22 @@ def shares(
 
 
 def series(view: View, spec: SnapshotSpec, today: date | None = None) -> pd.DataFrame:
-    """The composed series for a spec, from the cached SQL results."""
-    config = view.config
+    """The composed series for a spec (cached too: composing costs ~0.1 s a run on 1M articles)."""
+    return composed(view.url, view.stamp, view.config, spec, today or date.today())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def composed(url: str, stamp: str, config: Config, spec: SnapshotSpec, today: date) -> pd.DataFrame:
+    """The series for a spec from the cached SQL results (``today`` places the provisional mark)."""
     kinds = signal_kinds(config)
-    per_day, runs, errors = coverage(view.url, view.stamp)
+    per_day, runs, errors = coverage(url, stamp)
     counts = None
     if spec.view == "share":
-        flt = spec.query.flt
         counts = shares(
-            view.url, view.stamp, tuple(kinds.items()), flt, config.index.share_threshold
+            url, stamp, tuple(kinds.items()), spec.query.flt, config.index.share_threshold
         )
     inputs = SeriesInputs(
-        daily=daily(view.url, view.stamp, tuple(config.signals), spec.query.flt),
+        daily=daily(url, stamp, tuple(config.signals), spec.query.flt),
         coverage=per_day,
         runs=runs,
         errors=errors,

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from pipeline.alerts import Alert, alerts_in
-from pipeline.charts import Marks, composite_figure, share_figure, signals_figure
-from pipeline.coverage import spans
 from pipeline.drilldown import contributions, period_span, selection_span, snap_to_options
-from pipeline.events import chart_annotations
-from pipeline.index import COMPOSITE, crossings
-from pipeline.share import share_unit
+from pipeline.index import COMPOSITE
 from pipeline.snapshots import SnapshotSpec, series_table, signal_kinds, snapshot_manifest
+from views import figures
 from views.common import downloads
 from views.data import View, contributors, series, versions
 from views.detail import show_detail
@@ -23,30 +23,32 @@ MEAN, SHARE = "Mean risk", "Share of articles (EPU-style)"
 TABS = ["Signals", "Why did it move?", "Snapshot"]
 
 
+@dataclass(frozen=True)
+class ChartOptions:
+    """The chart options row beneath the composite; the defaults are its widgets' defaults."""
+
+    measure: str = MEAN
+    standardise: bool = False
+    yearly: bool = True
+    shade: bool = True
+
+
 def render(view: View) -> None:
     """Draw the overview for the sidebar's filters, weights and index settings."""
-    controls = st.columns(4)
-    measure = controls[0].radio("Measure", [MEAN, SHARE], key="measure", horizontal=True)
-    standardise = controls[1].checkbox(
-        "Standardise each outlet (EPU)",
-        key="standardise",
-        help="Scale each outlet's share to unit variance so one loud outlet cannot dominate.",
-    )
-    yearly = controls[2].checkbox("Yearly policy calendar", value=True, key="yearly_events")
-    shade = controls[3].checkbox("Shade thin & provisional", value=True, key="shade")
-    spec = view.spec(view="share" if measure == SHARE else "mean", standardise=standardise)
-    frame = series(view, spec)
-    found = alerts_in(frame, view.config.index.alert_threshold)
-    _metrics(view, frame, found)
-    if frame.empty or frame[COMPOSITE].isna().all():
-        st.warning("No scored articles match these filters.")
+    head = st.container()  # the composite chart, above the options that shape it
+    options = _chart_options()
+    today = date.today()
+    spec = _spec(view, options)
+    frame = series(view, spec, today)
+    drawn = _head(head, view, spec, frame, today, options)
+    _metrics(view, frame, alerts_in(frame, view.config.index.alert_threshold))
+    if not drawn:
         return
-    _composite(view, spec, frame, yearly=yearly, shade=shade)
     # Lazy tabs: only the open one runs and reaches the browser, so the first chart draws sooner.
     tabs = st.tabs(TABS, key="overview_tab", on_change="rerun")
     with tabs[0]:
         if tabs[0].open:
-            _second_chart(view, spec, frame)
+            _second_chart(view, spec, today)
     with tabs[1]:
         if tabs[1].open:
             _why(view, frame)
@@ -56,6 +58,69 @@ def render(view: View) -> None:
                 "series", len(frame), view.config, spec, versions(view.url, view.stamp)[1]
             )
             downloads("series", "policy_risk_series", series_table(frame), info)
+
+
+def render_first(view: View) -> bool:
+    """Only the composite chart, with the default options; whether there was one to draw.
+
+    The same container and chart as ``render`` draws first, so the full page that follows (see
+    ``views.first_paint``) keeps the painted chart instead of drawing it again.
+    """
+    options, today = ChartOptions(), date.today()
+    spec = _spec(view, options)
+    frame = series(view, spec, today)
+    if not _drawable(frame):
+        return False
+    with st.container():  # the slot of ``render``'s head
+        _composite(view, spec, frame, today, options)
+    return True
+
+
+def _chart_options() -> ChartOptions:
+    default = ChartOptions()
+    controls = st.columns(4)
+    measures = [MEAN, SHARE]
+    measure = controls[0].radio(
+        "Measure", measures, index=measures.index(default.measure), key="measure", horizontal=True
+    )
+    standardise = controls[1].checkbox(
+        "Standardise each outlet (EPU)",
+        value=default.standardise,
+        key="standardise",
+        help="Scale each outlet's share to unit variance so one loud outlet cannot dominate.",
+    )
+    yearly = controls[2].checkbox(
+        "Yearly policy calendar", value=default.yearly, key="yearly_events"
+    )
+    shade = controls[3].checkbox("Shade thin & provisional", value=default.shade, key="shade")
+    return ChartOptions(str(measure), standardise, yearly, shade)
+
+
+def _spec(view: View, options: ChartOptions) -> SnapshotSpec:
+    return view.spec(
+        view="share" if options.measure == SHARE else "mean", standardise=options.standardise
+    )
+
+
+def _drawable(frame: pd.DataFrame) -> bool:
+    return not frame.empty and not frame[COMPOSITE].isna().all()
+
+
+def _head(
+    head: DeltaGenerator,
+    view: View,
+    spec: SnapshotSpec,
+    frame: pd.DataFrame,
+    today: date,
+    options: ChartOptions,
+) -> bool:
+    """The composite chart and its caption into ``head`` (or a warning); whether it was drawn."""
+    with head:
+        if not _drawable(frame):
+            st.warning("No scored articles match these filters.")
+            return False
+        _composite(view, spec, frame, today, options)
+    return True
 
 
 def _metrics(view: View, frame: pd.DataFrame, found: list[Alert]) -> None:
@@ -74,24 +139,21 @@ def _metrics(view: View, frame: pd.DataFrame, found: list[Alert]) -> None:
 
 
 def _composite(
-    view: View, spec: SnapshotSpec, frame: pd.DataFrame, *, yearly: bool, shade: bool
+    view: View, spec: SnapshotSpec, frame: pd.DataFrame, today: date, options: ChartOptions
 ) -> None:
-    index = view.config.index
-    first, last = frame.index.min().date(), frame.index.max().date()
-    marks = Marks(
-        threshold=index.alert_threshold,
-        alerts=crossings(frame[f"{COMPOSITE}_smoothed"], index.alert_threshold),
-        annotations=chart_annotations(
-            index.annotations, index.yearly_annotations, first, last, include_yearly=yearly
-        ),
-        thin=spans(frame["thin"], spec.period) if shade else [],
-        provisional=spans(frame["provisional"], spec.period) if shade else [],
+    figure = figures.composite(
+        view.url,
+        view.stamp,
+        view.config,
+        spec,
+        today,
+        yearly=options.yearly,
+        shade=options.shade,
     )
-    options = _options(frame)
     st.plotly_chart(
-        composite_figure(frame, marks),
+        figure,
         key="composite_chart",
-        on_select=_on_select(options, spec.period),
+        on_select=_on_select(_options(frame), spec.period),
         selection_mode=("points", "box"),
     )
     st.caption(
@@ -101,13 +163,10 @@ def _composite(
     )
 
 
-def _second_chart(view: View, spec: SnapshotSpec, frame: pd.DataFrame) -> None:
-    labels = {name: s.label for name, s in view.config.signals.items()}
-    if spec.view == "share":
-        unit = share_unit(spec.standardise)
-        st.plotly_chart(share_figure(frame, labels, unit), key="share_chart")
-    else:
-        st.plotly_chart(signals_figure(frame, labels), key="signals_chart")
+def _second_chart(view: View, spec: SnapshotSpec, today: date) -> None:
+    figure = figures.second(view.url, view.stamp, view.config, spec, today)
+    key = "share_chart" if spec.view == "share" else "signals_chart"
+    st.plotly_chart(figure, key=key)
 
 
 def _options(frame: pd.DataFrame) -> list[str]:
