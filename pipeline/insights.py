@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, case, func, literal, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql.selectable import NamedFromClause
 
 from pipeline import schema, search
 from pipeline.examples import RELEVANCE
@@ -87,18 +88,21 @@ def _file_state(engine: Engine) -> str:
     return ",".join(parts)
 
 
-def where_article(flt: ArticleFilter) -> list[ColumnElement[bool]]:
-    """SQL conditions for the sidebar filter, with the same meaning as ``pipeline.queries``."""
+def where_article(flt: ArticleFilter, articles: NamedFromClause = a) -> list[ColumnElement[bool]]:
+    """SQL conditions for the sidebar filter, with the same meaning as ``pipeline.queries``.
+
+    ``articles`` is the table the conditions are about: ``articles`` or an alias of it.
+    """
     clauses: list[ColumnElement[bool]] = []
     if flt.start:
-        clauses.append(a.c.event_date >= flt.start)
+        clauses.append(articles.c.event_date >= flt.start)
     if flt.end:
-        clauses.append(a.c.event_date <= flt.end)
+        clauses.append(articles.c.event_date <= flt.end)
     if flt.sources:
-        clauses.append(a.c.source.in_(flt.sources))
+        clauses.append(articles.c.source.in_(flt.sources))
     if flt.languages:
-        clauses.append(a.c.language.in_(flt.languages))
-    found = search.matches(flt.search)  # the full-text index (pipeline/search.py)
+        clauses.append(articles.c.language.in_(flt.languages))
+    found = search.matches(flt.search, articles)  # the full-text index (pipeline/search.py)
     if found is not None:
         clauses.append(found)
     return clauses
@@ -110,11 +114,17 @@ def _mentions(groups: Sequence[Sequence[str]]) -> list[ColumnElement[bool]]:
     return [clause for clause in found if clause is not None]
 
 
-def _score_joins(stmt: Select[Any], names: Sequence[str]) -> tuple[Select[Any], dict[str, Any]]:
-    aliases = {name: cs.alias(f"s_{i}") for i, name in enumerate(names)}
+def _score_joins(
+    stmt: Select[Any], names: Sequence[str], articles: NamedFromClause = a, lookup: bool = False
+) -> tuple[Select[Any], dict[str, Any]]:
+    """Join each signal's current score (``lookup``: through the covering index, for sums)."""
+    aliases = {
+        name: search.lookup(cs, f"s_{i}") if lookup else cs.alias(f"s_{i}")
+        for i, name in enumerate(names)
+    }
     for name, alias in aliases.items():
         stmt = stmt.outerjoin(
-            alias, and_(alias.c.article_id == a.c.article_id, alias.c.signal == name)
+            alias, and_(alias.c.article_id == articles.c.article_id, alias.c.signal == name)
         )
     return stmt, aliases
 
@@ -212,10 +222,15 @@ def share_counts(
     engine: Engine, kinds: Mapping[str, str], flt: ArticleFilter, threshold: float
 ) -> pd.DataFrame:
     """Per event day and source: all articles, and relevant articles at or above ``threshold``
-    risk on each signal (columns ``day, source, articles, <signal>...``)."""
+    risk on each signal (columns ``day, source, articles, <signal>...``).
+
+    Articles and scores are read from the covering indexes of revision 0006 (``search.lookup``):
+    a search hitting a quarter of a million articles never touches their wide rows.
+    """
     names = [*kinds, RELEVANCE]
-    base = select(a.c.event_date.label("day"), a.c.source).select_from(a)
-    stmt, aliases = _score_joins(base, names)
+    art = search.lookup(a, "a")
+    base = select(art.c.event_date.label("day"), art.c.source).select_from(art)
+    stmt, aliases = _score_joins(base, names, art, lookup=True)
     gate = _relevant(aliases[RELEVANCE], flt.relevance_threshold)
     counts = [
         func.sum(
@@ -225,9 +240,9 @@ def share_counts(
     ]
     stmt = (
         stmt.add_columns(func.count().label("articles"), *counts)
-        .where(*where_article(flt))
-        .group_by(a.c.event_date, a.c.source)
-        .order_by(a.c.event_date, a.c.source)
+        .where(*where_article(flt, art))
+        .group_by(art.c.event_date, art.c.source)
+        .order_by(art.c.event_date, art.c.source)
     )
     return _frame(engine, stmt, ["day", "source", "articles", *kinds])
 

@@ -10,6 +10,8 @@ filters can still be answered from it; ``version_totals`` counts current scores 
 version. Both change in the same transaction as the rows they summarise (``pipeline.totals``).
 ``articles.score_key`` fingerprints the model versions an article's current content was scored
 with, so finding unscored work is an index range scan instead of an anti-join over everything.
+Two covering indexes (revision 0006) let the searched overview and share read an article's date,
+source and language, and its scores, without touching the wide rows (``pipeline.search.lookup``).
 
 These tables describe the head revision; the database gets them through the Alembic migrations
 in ``pipeline/migrations`` (``HEAD_REVISION`` must name the newest one). The full-text index of
@@ -37,8 +39,12 @@ from sqlalchemy import (
 # Kept for builds before Alembic: they compare schema_info.schema_version with their own 1,
 # so migration 0002 writes 2 there and such a build refuses the store instead of corrupting it.
 SCHEMA_VERSION = 2
-HEAD_REVISION = "0005"
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
+HEAD_REVISION = "0006"
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
+# Covering indexes for looking articles and their scores up by id (revision 0006): a searched
+# overview looks up every hit, and these answer from narrow index pages instead of the wide rows.
+ARTICLES_LOOKUP = "ix_articles_lookup"
+SCORES_LOOKUP = "ix_current_scores_lookup"
 
 metadata = MetaData()
 
@@ -83,6 +89,7 @@ articles = Table(
     Index("ix_articles_source_event_date", "source", "event_date"),
     Index("ix_articles_language", "language"),
     Index("ix_articles_score_key", "score_key", "article_id"),
+    Index(ARTICLES_LOOKUP, "article_id", "event_date", "source", "language"),
 )
 
 article_sources = Table(
@@ -119,6 +126,7 @@ current_scores = Table(
     Column("confidence", String(16), nullable=False),
     Column("explanation", Text, nullable=False, server_default=""),
     Column("scored_at", DateTime(timezone=True), nullable=False),
+    Index(SCORES_LOOKUP, "article_id", "signal", "value"),
 )
 
 labels = Table(

@@ -124,6 +124,29 @@ def test_store_at_0002_gets_volume_rows_and_the_signal_first_key(store_url: str)
     assert key[:2] == ["signal", "day"]
 
 
+def test_store_at_0005_gets_the_lookup_indexes_and_keeps_its_answers(store_url: str) -> None:
+    engine = _at_revision(store_url, "0001")
+    _fill_0001(engine)
+    write(engine, lambda conn: migrations.upgrade(conn, "0005"), lock=MIGRATION_LOCK)
+    flt = queries.ArticleFilter(relevance_threshold=0.33)  # off the grid: from the articles
+    signals = ["decertification_risk", "cooperation_tone"]
+    before = queries._frame(
+        engine, queries._daily_detailed(signals, flt), ["day", "signal", "n", "total"]
+    )
+    db.upgrade_store(engine, store_url)
+    upgraded = store.open_store(store_url)
+    lookups = {schema.ARTICLES_LOOKUP: "articles", schema.SCORES_LOOKUP: "current_scores"}
+    with upgraded.connect() as conn:
+        for name, table in lookups.items():
+            assert name in {i["name"] for i in inspect(conn).get_indexes(table)}
+    after = queries.daily_signal_stats(upgraded, signals, flt)
+    assert after.values.tolist() == before.values.tolist() and len(after) == 6
+    write(engine, lambda conn: migrations.downgrade(conn, "0005"), lock=MIGRATION_LOCK)
+    with engine.connect() as conn:
+        for name, table in lookups.items():
+            assert name not in {i["name"] for i in inspect(conn).get_indexes(table)}
+
+
 def test_store_created_before_alembic_is_adopted(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'legacy.db'}"
     engine = _at_revision(url, "0001")

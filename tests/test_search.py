@@ -15,6 +15,7 @@ from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -347,6 +348,170 @@ def _assert_shares(engine: Engine, flt: queries.ArticleFilter, frame: pd.DataFra
         toned = int(((1 - gated["tone"]) / 2 >= 0.5).sum())
         want[(str(day), source)] = (len(group), risky, toned)
     assert got == want
+
+
+# Two more articles for the aggregates: one never scored, one scored on relevance only (both
+# mention certification, so searches count them among all articles but never among the scored).
+EXTRA = [
+    ("Certification talks resume", "Not scored yet: certification and cocaine.", "Wire", "en", 5),
+    ("Certificación pendiente", "Solo relevancia; descertificación posible.", "Diario", "es", 2),
+]
+
+
+def _filled_with_extra(url: str) -> tuple[Engine, list[Article], dict[str, dict[str, float]]]:
+    """The corpus plus ``EXTRA``; returns the articles and each article's current scores."""
+    engine = _filled(url)
+    extra = [
+        Article(
+            article_id=f"x{n:03d}",
+            title=title,
+            text=body,
+            source=source,
+            language=language,
+            url=None,
+            page_date=None,
+            event_date=date(2025, 9, day),
+            ingested_at=NOW,
+            content_hash=content_hash(title, body),
+        )
+        for n, (title, body, source, language, day) in enumerate(EXTRA)
+    ]
+    store.upsert_articles(engine, extra)
+    store.save_scores(
+        engine, [Score("x001", RELEVANCE, 0.7, "v1", NOW)], {"x001": extra[1].content_hash}
+    )
+    scores: dict[str, dict[str, float]] = {"x000": {}, "x001": {RELEVANCE: 0.7}}
+    for score in _scores():
+        scores.setdefault(score.article_id, {})[score.signal] = score.value
+    return engine, [*_articles(), *extra], scores
+
+
+def _passing(flt: queries.ArticleFilter, articles: list[Article], dialect: str) -> list[Article]:
+    """The articles ``flt`` keeps (search, dates, sources, languages), computed in Python."""
+    found = _expected(flt.search, dialect, articles)
+    return [
+        x
+        for x in articles
+        if x.article_id in found
+        and (flt.start is None or x.event_date >= flt.start)
+        and (flt.end is None or x.event_date <= flt.end)
+        and (not flt.sources or x.source in flt.sources)
+        and (not flt.languages or x.language in flt.languages)
+    ]
+
+
+def _daily_in_python(
+    flt: queries.ArticleFilter,
+    kept: list[Article],
+    scores: dict[str, dict[str, float]],
+    signals: list[str],
+) -> dict[tuple[str, str], tuple[int, float]]:
+    want: dict[tuple[str, str], tuple[int, float]] = {}
+    for article in kept:
+        mine = scores[article.article_id]
+        relevance = mine.get(RELEVANCE)
+        if relevance is not None and relevance < flt.relevance_threshold:
+            continue
+        for signal in signals:
+            if signal in mine:
+                n, total = want.get((str(article.event_date), signal), (0, 0.0))
+                want[(str(article.event_date), signal)] = (n + 1, total + mine[signal])
+    return {key: (n, round(total, 9)) for key, (n, total) in want.items()}
+
+
+def _daily_got(frame: pd.DataFrame) -> dict[tuple[str, str], tuple[int, float]]:
+    return {
+        (str(r.day), r.signal): (int(r.n), round(float(r.total), 9)) for r in frame.itertuples()
+    }
+
+
+def _share_in_python(
+    kept: list[Article], scores: dict[str, dict[str, float]], threshold: float, at: float
+) -> dict[tuple[str, str], tuple[int, int, int]]:
+    want: dict[tuple[str, str], tuple[int, int, int]] = {}
+    for article in kept:
+        mine = scores[article.article_id]
+        relevance = mine.get(RELEVANCE)
+        gate = relevance is None or relevance >= threshold
+        risky = gate and mine.get("risk", -1.0) >= at
+        toned = gate and "tone" in mine and (1 - mine["tone"]) / 2 >= at
+        n, r, t = want.get((str(article.event_date), article.source), (0, 0, 0))
+        want[(str(article.event_date), article.source)] = (n + 1, r + risky, t + toned)
+    return want
+
+
+SEARCHED_FILTERS = [
+    queries.ArticleFilter(search="certif"),
+    queries.ArticleFilter(search="certif", relevance_threshold=0.83),  # off the totals' grid
+    queries.ArticleFilter(search="cocaine", start=date(2025, 9, 2), end=date(2025, 9, 5)),
+    queries.ArticleFilter(search="certif", sources=("Diario",), languages=("es",)),
+    queries.ArticleFilter(search="descertificación colombia", relevant_only=True),
+    queries.ArticleFilter(search="coca", languages=("en",), relevance_threshold=0.0),
+    queries.ArticleFilter(search="zzz"),
+    queries.ArticleFilter(relevance_threshold=0.62),  # no search, off the grid
+    queries.ArticleFilter(start=date(2025, 9, 3), relevance_threshold=0.33),
+]
+
+
+@pytest.mark.parametrize("flt", SEARCHED_FILTERS, ids=repr)
+def test_searched_aggregates_match_python_and_the_plain_join(
+    store_url: str, flt: queries.ArticleFilter
+) -> None:
+    engine, articles, scores = _filled_with_extra(store_url)
+    kept = _passing(flt, articles, _dialect(engine))
+    daily = queries.daily_signal_stats(engine, SIGNALS, flt)
+    assert _daily_got(daily) == _daily_in_python(flt, kept, scores, SIGNALS)
+    # the same rows, order and types as the plain join of scores to articles
+    reference = queries._frame(engine, queries._daily_detailed(SIGNALS, flt), list(daily.columns))
+    key = ["day", "signal", "n"]
+    assert daily[key].values.tolist() == reference[key].values.tolist()
+    assert daily["total"].round(9).tolist() == reference["total"].round(9).tolist()
+    assert daily.dtypes.tolist() == reference.dtypes.tolist()
+    for signals in (["tone"], ["tone", "risk", "tone"], [RELEVANCE, "risk"], []):
+        got = queries.daily_signal_stats(engine, signals, flt)
+        assert _daily_got(got) == _daily_in_python(flt, kept, scores, list(dict.fromkeys(signals)))
+        assert list(got.columns) == ["day", "signal", "n", "total"]
+    if search.has_words(flt.search):
+        volume = queries.daily_volume(engine, flt)
+        counted: dict[str, int] = {}
+        for article in kept:
+            counted[str(article.event_date)] = counted.get(str(article.event_date), 0) + 1
+        assert {str(d): int(n) for d, n in volume.itertuples(index=False)} == counted
+    for at in (0.5, 0.75):
+        counts = insights.share_counts(engine, KINDS, flt, at)
+        got = {
+            (str(r.day), r.source): (int(r.articles), int(r.risk), int(r.tone))
+            for r in counts.itertuples()
+        }
+        assert got == _share_in_python(kept, scores, flt.relevance_threshold, at)
+    assert list(daily["day"]) == sorted(daily["day"])
+
+
+def test_searched_aggregates_read_only_the_lookup_indexes_on_sqlite(tmp_path: Path) -> None:
+    engine = _filled(f"sqlite:///{tmp_path / 'plan.db'}")
+    flt = queries.ArticleFilter(search="certif", sources=("Wire",), start=date(2025, 9, 2))
+    seen: list[tuple[str, Any]] = []
+
+    def capture(*args: Any) -> None:
+        seen.append((str(args[2]), args[3]))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    queries.daily_signal_stats(engine, SIGNALS, flt)
+    insights.share_counts(engine, KINDS, flt, 0.5)
+    queries.daily_volume(engine, flt)
+    event.remove(engine, "before_cursor_execute", capture)
+    reads = [(sql, params) for sql, params in seen if "GROUP BY" in sql]
+    assert len(reads) == 3
+    with engine.connect() as conn:
+        for sql, params in reads:
+            plan = [str(r[3]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
+            steps = "\n".join(plan)
+            assert f"SEARCH a USING COVERING INDEX {schema.ARTICLES_LOOKUP} (article_id=?" in steps
+            assert "sqlite_autoindex" not in steps, steps  # never the wide rows
+            lookups = [step for step in plan if step.startswith("SEARCH s_")]
+            wanted = f"USING COVERING INDEX {schema.SCORES_LOOKUP} (article_id=? AND signal=?)"
+            assert all(wanted in step for step in lookups), steps
+            assert len(lookups) == (3 if "s_0" in sql else 0), steps
 
 
 def test_article_list_with_search_and_mentions_matches_python(store_url: str) -> None:
