@@ -82,7 +82,7 @@ def _progress(stage: str, count: int) -> None:
 )
 @WORKERS_OPTION
 @click.pass_context
-def run(ctx: click.Context, no_feeds: bool, worker: str, workers: int) -> None:
+def run(ctx: click.Context, no_feeds: bool, worker: str, workers: int | None) -> None:
     """Ingest seeds and feeds, then score every new or changed article.
 
     Example: policy-risk run

@@ -16,9 +16,9 @@ from pipeline.examples import Example
 WORKERS_OPTION = click.option(
     "--workers",
     type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Processes for scoring a large backlog (0: one per core; 1: score in-process).",
+    default=None,
+    help="Scoring processes for a large backlog, besides this one (0: score in-process; "
+    "default: one per core but one).",
 )
 
 
@@ -131,7 +131,7 @@ def evaluate_command(
 )
 @WORKERS_OPTION
 @click.pass_context
-def score_command(ctx: click.Context, rescore: bool, workers: int) -> None:
+def score_command(ctx: click.Context, rescore: bool, workers: int | None) -> None:
     """Score stored articles that lack a score from the current model versions.
 
     `run` does this after ingesting; use `score` after `train`, or `score --rescore` to

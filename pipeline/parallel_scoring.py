@@ -38,10 +38,12 @@ _WORKER_MODELS: list[ModelSet | Exception] = []
 
 
 def worker_count(requested: int | None) -> int:
-    """``requested`` workers, or one per core (at most MAX_WORKERS) when it is None or 0."""
-    if requested:
-        return max(1, min(requested, MAX_WORKERS))
-    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+    """Scoring processes to start besides the run itself: ``requested`` (0: none, score
+    in-process), or by default one per core but one, which the run keeps for reading and
+    writing (so none on a single core). At most MAX_WORKERS."""
+    if requested is None:
+        requested = (os.cpu_count() or 1) - 1
+    return max(0, min(requested, MAX_WORKERS))
 
 
 def score_backlog(

@@ -75,7 +75,7 @@ class _ScoringAlongside:
 
         self._engine, self._models, self._workers = engine, models, workers
         self._progress = progress
-        useful = workers > 1 and bool(models.folders())
+        useful = workers > 0 and bool(models.folders())
         self._scorer = BackgroundScorer(engine, models, workers, progress) if useful else None
         self._ingested = 0
 
@@ -109,11 +109,11 @@ def _offset_progress(progress: Progress, offset: int, stage: str, count: int) ->
 
 
 def score_pending(
-    engine: Engine, models: ModelSet, progress: Progress = _quiet, *, workers: int = 1
+    engine: Engine, models: ModelSet, progress: Progress = _quiet, *, workers: int = 0
 ) -> int:
     """Score every article lacking a current score from the loaded model versions.
 
-    With ``workers`` > 1 a backlog that outlasts PARALLEL_AFTER articles is handed to worker
+    With ``workers`` > 0 a backlog that outlasts PARALLEL_AFTER articles is handed to worker
     processes (``pipeline.parallel_scoring``); everyday runs stay in this process.
     """
     versions, total, previous = models.versions(), 0, None
@@ -122,7 +122,7 @@ def score_pending(
         ids = [a.article_id for a in batch]
         if not batch or ids == previous:
             return total
-        if workers > 1 and total >= PARALLEL_AFTER and len(batch) == BATCH and models.folders():
+        if workers > 0 and total >= PARALLEL_AFTER and len(batch) == BATCH and models.folders():
             from pipeline.parallel_scoring import score_backlog
 
             return total + score_backlog(
@@ -141,7 +141,7 @@ def run_pipeline(
     worker: str = "local",
     include_feeds: bool = True,
     progress: Progress = _quiet,
-    workers: int = 1,
+    workers: int = 0,
 ) -> RunSummary:
     """Ingest seeds and feeds, then score everything new or changed (a large backlog with
     ``workers`` processes)."""

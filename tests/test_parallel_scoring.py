@@ -78,7 +78,7 @@ def test_workers_score_like_one_process_and_store_each_score_once(
     parallel_url = _filled_store(tmp_path / "parallel.db", BACKLOG)
     stages: list[tuple[str, int]] = []
 
-    serial = score_pending(store.open_store(serial_url), models, workers=1)
+    serial = score_pending(store.open_store(serial_url), models, workers=0)
     with _another_thread() if start == "spawn" else nullcontext():
         parallel = score_pending(
             store.open_store(parallel_url), models, lambda s, n: stages.append((s, n)), workers=2
@@ -125,11 +125,10 @@ def test_a_spawned_worker_that_cannot_load_the_models_stops_the_run_with_its_err
 
 
 def test_worker_count() -> None:
-    assert worker_count(1) == 1
+    assert worker_count(0) == 0
     assert worker_count(3) == 3
     assert worker_count(100) == 8
-    assert 1 <= worker_count(0) <= 8
-    assert worker_count(None) == worker_count(0)
+    assert worker_count(None) == max(0, min((os.cpu_count() or 1) - 1, 8))
 
 
 def _children(pid: int) -> set[int]:
@@ -179,7 +178,7 @@ def test_kill_9_of_the_parent_ends_its_workers_and_a_rerun_completes(
         assert time.monotonic() < deadline, f"orphaned workers still running: {workers}"
         time.sleep(0.1)
     rerun = subprocess.run(
-        [*command[:-1], "1"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        [*command[:-1], "0"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
     assert rerun.returncode == 0, rerun.stderr
     engine = store.open_store(url, create=False)
@@ -195,7 +194,7 @@ def test_a_run_scores_alongside_ingest_and_matches_an_in_process_run(tmp_path: P
     seeds = tmp_path / "seeds"
     write_jsonl(seeds, BACKLOG + BATCH, per_file=BATCH, seed=11, words=120)
     results = {}
-    for workers in (1, 2):
+    for workers in (0, 2):
         folder = tmp_path / f"w{workers}"
         folder.mkdir()
         config = load_config(write_config(folder, seeds=[seeds]))
@@ -212,7 +211,7 @@ def test_a_run_scores_alongside_ingest_and_matches_an_in_process_run(tmp_path: P
         engine = store.open_store(config.database.url, create=False)
         assert store.articles_to_score(engine, load_models(config).versions(), 10) == []
         assert_totals_consistent(engine, ["decertification_risk", "cooperation_tone"])
-    assert results[1].keys() == results[2].keys()
-    for key, (value, version, explanation) in results[1].items():
+    assert results[0].keys() == results[2].keys()
+    for key, (value, version, explanation) in results[0].items():
         assert results[2][key][0] == pytest.approx(value, abs=1e-9)
         assert results[2][key][1:] == (version, explanation)
