@@ -18,7 +18,7 @@ WORKERS_OPTION = click.option(
     type=click.IntRange(min=0),
     default=None,
     help="Scoring processes for a large backlog, besides this one (0: score in-process; "
-    "default: one per core but one).",
+    "default: one per core).",
 )
 
 

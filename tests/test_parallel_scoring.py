@@ -128,7 +128,7 @@ def test_worker_count() -> None:
     assert worker_count(0) == 0
     assert worker_count(3) == 3
     assert worker_count(100) == 8
-    assert worker_count(None) == max(0, min((os.cpu_count() or 1) - 1, 8))
+    assert worker_count(None) == min(os.cpu_count() or 1, 8)
 
 
 def _children(pid: int) -> set[int]:
