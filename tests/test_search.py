@@ -144,23 +144,28 @@ QUERIES = [
 ]  # fmt: skip
 
 
+def _article(
+    article_id: str, title: str, body: str, source: str, language: str, day: int
+) -> Article:
+    """One corpus article, dated September 2025."""
+    return Article(
+        article_id=article_id,
+        title=title,
+        text=body,
+        source=source,
+        language=language,
+        url=None,
+        page_date=None,
+        event_date=date(2025, 9, day),
+        ingested_at=NOW,
+        content_hash=content_hash(title, body),
+    )
+
+
 def _articles() -> list[Article]:
     out = []
     for n, (title, body, source, language, day, *_scores) in enumerate(CORPUS):
-        out.append(
-            Article(
-                article_id=f"s{n:03d}",
-                title=title,
-                text=body,
-                source=source,
-                language=language,
-                url=None,
-                page_date=None,
-                event_date=date(2025, 9, day),
-                ingested_at=NOW,
-                content_hash=content_hash(title, body),
-            )
-        )
+        out.append(_article(f"s{n:03d}", title, body, source, language, day))
     return out
 
 
@@ -362,18 +367,7 @@ def _filled_with_extra(url: str) -> tuple[Engine, list[Article], dict[str, dict[
     """The corpus plus ``EXTRA``; returns the articles and each article's current scores."""
     engine = _filled(url)
     extra = [
-        Article(
-            article_id=f"x{n:03d}",
-            title=title,
-            text=body,
-            source=source,
-            language=language,
-            url=None,
-            page_date=None,
-            event_date=date(2025, 9, day),
-            ingested_at=NOW,
-            content_hash=content_hash(title, body),
-        )
+        _article(f"x{n:03d}", title, body, source, language, day)
         for n, (title, body, source, language, day) in enumerate(EXTRA)
     ]
     store.upsert_articles(engine, extra)
