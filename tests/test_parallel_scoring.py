@@ -24,7 +24,7 @@ from pipeline.normalise import normalise_item
 from pipeline.parallel_scoring import worker_count
 from pipeline.run import BATCH, PARALLEL_AFTER, run_pipeline, score_pending
 from pipeline.scoring import ModelSet, load_model_folders, load_models
-from tests.conftest import write_config
+from tests.conftest import require, write_config
 from tests.store_checks import assert_totals_consistent
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,10 +152,10 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the worker processes")
 def test_kill_9_of_the_parent_ends_its_workers_and_a_rerun_completes(
     tmp_path: Path, models: ModelSet
 ) -> None:
+    require(Path("/proc").is_dir(), "needs /proc to find the worker processes")
     config = write_config(tmp_path)
     url = _filled_store(tmp_path / "test.db", BACKLOG)
     log = tmp_path / "score.log"
