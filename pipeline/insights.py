@@ -22,7 +22,7 @@ from sqlalchemy.sql.selectable import NamedFromClause
 
 from pipeline import schema, search
 from pipeline.examples import RELEVANCE
-from pipeline.queries import ArticleFilter
+from pipeline.queries import ArticleFilter, where_article
 
 a, cs = schema.articles, schema.current_scores
 BASE_COLUMNS = ["id", "title", "source", "language", "event_date", "page_date", "url"]
@@ -86,26 +86,6 @@ def _file_state(engine: Engine) -> str:
             stat = path.stat()
             parts.append(f"{stat.st_mtime_ns}:{stat.st_size}")
     return ",".join(parts)
-
-
-def where_article(flt: ArticleFilter, articles: NamedFromClause = a) -> list[ColumnElement[bool]]:
-    """SQL conditions for the sidebar filter, with the same meaning as ``pipeline.queries``.
-
-    ``articles`` is the table the conditions are about: ``articles`` or an alias of it.
-    """
-    clauses: list[ColumnElement[bool]] = []
-    if flt.start:
-        clauses.append(articles.c.event_date >= flt.start)
-    if flt.end:
-        clauses.append(articles.c.event_date <= flt.end)
-    if flt.sources:
-        clauses.append(articles.c.source.in_(flt.sources))
-    if flt.languages:
-        clauses.append(articles.c.language.in_(flt.languages))
-    found = search.matches(flt.search, articles)  # the full-text index (pipeline/search.py)
-    if found is not None:
-        clauses.append(found)
-    return clauses
 
 
 def _mentions(groups: Sequence[Sequence[str]]) -> list[ColumnElement[bool]]:

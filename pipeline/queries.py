@@ -53,20 +53,27 @@ class ArticleFilter:
         }
 
 
-def _where_article(flt: ArticleFilter, articles: NamedFromClause = a) -> list[Any]:
-    """The filter's conditions on ``articles`` (the table, or an alias of it)."""
-    clauses: list[Any] = []
-    if flt.start:
-        clauses.append(articles.c.event_date >= flt.start)
-    if flt.end:
-        clauses.append(articles.c.event_date <= flt.end)
-    if flt.sources:
-        clauses.append(articles.c.source.in_(flt.sources))
-    if flt.languages:
-        clauses.append(articles.c.language.in_(flt.languages))
+def where_article(flt: ArticleFilter, articles: NamedFromClause = a) -> list[Any]:
+    """The filter's conditions on ``articles`` (the table, or an alias of it): the one meaning
+    of the sidebar filter for every read here and in ``pipeline.insights``."""
+    clauses = _where_columns(flt, articles.c.event_date, articles.c.source, articles.c.language)
     found = search.matches(flt.search, articles)  # the full-text index (pipeline/search.py)
     if found is not None:
         clauses.append(found)
+    return clauses
+
+
+def _where_columns(flt: ArticleFilter, day: Any, source: Any, language: Any) -> list[Any]:
+    """Dates, sources and languages: what both the articles and the daily totals can answer."""
+    clauses: list[Any] = []
+    if flt.start:
+        clauses.append(day >= flt.start)
+    if flt.end:
+        clauses.append(day <= flt.end)
+    if flt.sources:
+        clauses.append(source.in_(flt.sources))
+    if flt.languages:
+        clauses.append(language.in_(flt.languages))
     return clauses
 
 
@@ -85,16 +92,7 @@ def daily_signal_stats(
 
 def _where_totals(flt: ArticleFilter) -> list[Any]:
     """The filters the totals can answer: dates, sources, languages (not a text search)."""
-    clauses: list[Any] = []
-    if flt.start:
-        clauses.append(dt.c.day >= flt.start)
-    if flt.end:
-        clauses.append(dt.c.day <= flt.end)
-    if flt.sources:
-        clauses.append(dt.c.source.in_(flt.sources))
-    if flt.languages:
-        clauses.append(dt.c.language.in_(flt.languages))
-    return clauses
+    return _where_columns(flt, dt.c.day, dt.c.source, dt.c.language)
 
 
 def _daily_from_totals(signals: Sequence[str], flt: ArticleFilter, bucket: int) -> Select[Any]:
@@ -150,7 +148,7 @@ def _daily_per_article(names: Sequence[str], flt: ArticleFilter) -> Select[Any]:
     for name, alias in scores.items():
         on = and_(alias.c.article_id == art.c.article_id, alias.c.signal == name)
         stmt = stmt.outerjoin(alias, on)
-    stmt = stmt.where(*_where_article(flt, art))
+    stmt = stmt.where(*where_article(flt, art))
     return stmt.group_by(art.c.event_date).order_by(art.c.event_date)
 
 
@@ -173,7 +171,7 @@ def _daily_detailed(signals: Sequence[str], flt: ArticleFilter) -> Select[Any]:
             relevance,
             and_(relevance.c.article_id == cs.c.article_id, relevance.c.signal == RELEVANCE),
         )
-        .where(cs.c.signal.in_(list(signals)), *_where_article(flt))
+        .where(cs.c.signal.in_(list(signals)), *where_article(flt))
         .where(or_(relevance.c.value.is_(None), relevance.c.value >= flt.relevance_threshold))
         .group_by(a.c.event_date, cs.c.signal)
         .order_by(a.c.event_date, cs.c.signal)
@@ -187,7 +185,7 @@ def daily_volume(engine: Engine, flt: ArticleFilter | None = None) -> pd.DataFra
         art = search.lookup(a, "a")  # dates from the narrow covering index, not the rows
         stmt = (
             select(art.c.event_date.label("day"), func.count().label("articles"))
-            .where(*_where_article(flt, art))
+            .where(*where_article(flt, art))
             .group_by(art.c.event_date)
             .order_by(art.c.event_date)
         )
@@ -207,7 +205,7 @@ def article_table(
 ) -> pd.DataFrame:
     """Filtered articles, newest events first, one column per signal score."""
     flt = flt or ArticleFilter()
-    conditions = search.newest_first(engine, _where_article(flt), limit)
+    conditions = search.newest_first(engine, where_article(flt), limit)
     stmt = _article_select(signals, flt, conditions).limit(limit)
     columns = ["id", "title", "source", "language", "event_date", "page_date", "url", *signals]
     return _frame(engine, stmt, [*columns, RELEVANCE])
@@ -231,7 +229,7 @@ def _article_select(
         stmt = stmt.outerjoin(
             alias, and_(alias.c.article_id == a.c.article_id, alias.c.signal == name)
         )
-    stmt = stmt.where(*(_where_article(flt) if conditions is None else conditions))
+    stmt = stmt.where(*(where_article(flt) if conditions is None else conditions))
     for name, (low, high) in flt.signal_ranges.items():
         if name in joins:
             stmt = stmt.where(joins[name].c.value.between(low, high))

@@ -57,7 +57,7 @@ def _assert_volume_consistent(engine: Engine, flt: queries.ArticleFilter) -> Non
     a = schema.articles
     stmt = (
         select(a.c.event_date, func.count())
-        .where(*queries._where_article(flt))
+        .where(*queries.where_article(flt))
         .group_by(a.c.event_date)
         .order_by(a.c.event_date)
     )
