@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 import click
 
-from pipeline.cli_model import WORKERS_OPTION
-from pipeline.config import CONFIG_ENV_VAR, Config, load_config
+from pipeline.cli_common import WORKERS_OPTION, echo_progress, get_config
+from pipeline.config import CONFIG_ENV_VAR, Config
 from pipeline.errors import PipelineError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -60,19 +60,6 @@ def cli(ctx: click.Context, config_path: Path, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-def get_config(ctx: click.Context) -> Config:
-    """Load the config once per invocation (validated before anything else happens)."""
-    obj = ctx.ensure_object(dict)
-    if "config" not in obj:
-        obj["config"] = load_config(obj.get("config_path") or Path("config.yaml"))
-    config: Config = obj["config"]
-    return config
-
-
-def _progress(stage: str, count: int) -> None:
-    click.echo(f"  {stage}: {count}", err=True)
-
-
 @cli.command()
 @click.option("--no-feeds", is_flag=True, help="Ingest seed folders only.")
 @click.option(
@@ -96,7 +83,7 @@ def run(ctx: click.Context, no_feeds: bool, worker: str, workers: int | None) ->
         config,
         worker=worker,
         include_feeds=not no_feeds,
-        progress=_progress,
+        progress=echo_progress,
         workers=worker_count(workers),
     )
     click.echo(
@@ -160,7 +147,7 @@ def up(ctx: click.Context, port: int) -> None:
     from pipeline.run import run_pipeline
 
     config = get_config(ctx)
-    summary = run_pipeline(config, progress=_progress)
+    summary = run_pipeline(config, progress=echo_progress)
     click.echo(f"Run {summary.run_id}: {summary.added} added, {summary.scored} scored.", err=True)
     for source, message in summary.errors:
         click.echo(f"  failed: {source}: {message}", err=True)

@@ -16,7 +16,8 @@ from typing import Any
 import click
 
 from pipeline.alerts import EXIT_NEW_ALERT, config_alerts
-from pipeline.config import Config, load_config
+from pipeline.cli_common import get_config
+from pipeline.config import Config
 from pipeline.errors import ConfigError
 from pipeline.insights import ArticleQuery
 from pipeline.queries import ArticleFilter
@@ -30,15 +31,6 @@ from pipeline.snapshots import (
 from pipeline.store import open_store
 
 _DATE = click.DateTime(["%Y-%m-%d"])
-
-
-def _config(ctx: click.Context) -> Config:
-    """The config the main group loaded (``obj["config"]``), loading it if not done yet."""
-    obj = ctx.ensure_object(dict)
-    if "config" not in obj:
-        obj["config"] = load_config(obj.get("config_path"))
-    config: Config = obj["config"]
-    return config
 
 
 @click.command("alerts")
@@ -59,7 +51,7 @@ def alerts_command(ctx: click.Context, since: datetime | None, as_json: bool) ->
 
     Example: policy-risk alerts --since 2025-09-01
     """
-    config = _config(ctx)
+    config = get_config(ctx)
     first = since.date() if since else default_since()
     spec = SnapshotSpec.from_config(config)
     engine = open_store(config.database.url, create=False)
@@ -216,7 +208,7 @@ def export_command(
 
     Example: policy-risk export --output snapshot.csv --from 2025-01-01 --search coca
     """
-    config = _config(ctx)
+    config = get_config(ctx)
     if like is not None:
         kind, spec = _from_manifest(ctx, config, like)
     else:

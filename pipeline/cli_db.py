@@ -7,21 +7,16 @@ command, turns a PipelineError raised here into a one-line message and exit code
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import click
 
-from pipeline.config import load_config
+from pipeline.cli_common import get_config
 from pipeline.engine import make_engine, safe_url
 
 
 def _store_url(ctx: click.Context) -> str:
     """The configured store (``database.url``, or ``DATABASE_URL`` when set)."""
-    obj = ctx.find_root().ensure_object(dict)
-    if "config" not in obj:
-        path = obj.get("config_path")
-        obj["config"] = load_config(Path(path) if path else None)
-    return str(obj["config"].database.url)
+    return str(get_config(ctx).database.url)
 
 
 @click.group("db")

@@ -10,22 +10,13 @@ from pathlib import Path
 
 import click
 
-from pipeline.config import Config, load_config
+from pipeline.cli_common import get_config
 from pipeline.errors import SourceError
 from pipeline.feed_cycle import FeedOutcome, check_feed
 from pipeline.feed_health import FeedHealth, list_health
 from pipeline.opml import import_opml
 from pipeline.store import open_store
 from pipeline.watch import parse_interval, run_watch
-
-
-def _config(ctx: click.Context) -> Config:
-    """The config the main group loaded (``obj["config"]``), loading it if not done yet."""
-    obj = ctx.ensure_object(dict)
-    if "config" not in obj:
-        obj["config"] = load_config(obj.get("config_path"))
-    config: Config = obj["config"]
-    return config
 
 
 @click.group("feeds", invoke_without_command=True)
@@ -46,7 +37,7 @@ def list_command(ctx: click.Context) -> None:
 
     Example: policy-risk feeds list
     """
-    config = _config(ctx)
+    config = get_config(ctx)
     health = {row.name: row for row in list_health(open_store(config.database.url))}
     configured = {feed.name: feed.enabled for feed in config.sources.feeds}
     if not configured and not health:
@@ -104,7 +95,7 @@ def import_command(ctx: click.Context, opml_file: Path) -> None:
 
     Example: policy-risk feeds import subscriptions.opml
     """
-    config = _config(ctx)
+    config = get_config(ctx)
     result = import_opml(config.path, opml_file, list(config.sources.feeds))
     for feed in result.added:
         click.echo(f"added    {feed.name}  {feed.url}")
@@ -122,7 +113,7 @@ def check_command(ctx: click.Context, url: str, limit: int) -> None:
 
     Example: policy-risk feeds check https://example.org/rss.xml
     """
-    outcome = check_feed(url, _config(ctx))
+    outcome = check_feed(url, get_config(ctx))
     _print_outcome(outcome, limit)
     if outcome.status == "failed":
         raise SourceError(f"{url}: {outcome.error}")
@@ -156,7 +147,7 @@ def watch_command(ctx: click.Context, every: str, worker: str, max_cycles: int |
     Example: policy-risk watch --every 15m
     """
     seconds = parse_interval(every)
-    config = _config(ctx)
+    config = get_config(ctx)
     click.echo(f"watching every {every} (Ctrl-C stops after the current cycle)")
     cycles = run_watch(config, every_s=seconds, worker=worker, max_cycles=max_cycles,
                        report=_echo_line)

@@ -10,29 +10,8 @@ from pathlib import Path
 
 import click
 
-from pipeline.config import Config, load_config
+from pipeline.cli_common import WORKERS_OPTION, echo_progress, get_config
 from pipeline.examples import Example
-
-WORKERS_OPTION = click.option(
-    "--workers",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Scoring processes for a large backlog, besides this one (0: score in-process; "
-    "default: one per core).",
-)
-
-
-def _config(ctx: click.Context) -> Config:
-    """The config the main group loaded (``obj["config"]``), loading it if not done yet."""
-    obj = ctx.ensure_object(dict)
-    if "config" not in obj:
-        obj["config"] = load_config(obj.get("config_path") or Path("config.yaml"))
-    config: Config = obj["config"]
-    return config
-
-
-def _progress(stage: str, count: int) -> None:
-    click.echo(f"  {stage}: {count}", err=True)
 
 
 @click.command("train")
@@ -52,7 +31,7 @@ def train_command(ctx: click.Context, no_analyst_labels: bool) -> None:
     from pipeline.labels import read_analyst_examples
     from pipeline.training import default_example_paths, train_all
 
-    config = _config(ctx)
+    config = get_config(ctx)
     examples = load_examples(default_example_paths(config))
     analyst: list[Example] = []
     note = "analyst labels not used"
@@ -105,7 +84,7 @@ def evaluate_command(
     from pipeline.scoring import load_models
     from pipeline.training import default_example_paths
 
-    config = _config(ctx)
+    config = get_config(ctx)
     models = load_models(config)
     examples = load_examples(default_example_paths(config))
     analyst: list[Example] = []
@@ -145,13 +124,13 @@ def score_command(ctx: click.Context, rescore: bool, workers: int | None) -> Non
     from pipeline.scoring import load_models
     from pipeline.store import open_store
 
-    config = _config(ctx)
+    config = get_config(ctx)
     models = load_models(config)
     engine = open_store(config.database.url)
     count = (
-        rescore_all(engine, models, _progress)
+        rescore_all(engine, models, echo_progress)
         if rescore
-        else score_pending(engine, models, _progress, workers=worker_count(workers))
+        else score_pending(engine, models, echo_progress, workers=worker_count(workers))
     )
     versions = json.dumps(models.versions())
     click.echo(f"Scored {count} article(s) with {versions}.")
