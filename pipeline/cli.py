@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from pipeline.cli_common import WORKERS_OPTION, echo_progress, get_config
-from pipeline.config import CONFIG_ENV_VAR, Config
+from pipeline.config import CONFIG_ENV_VAR
 from pipeline.errors import PipelineError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -96,13 +96,15 @@ def run(ctx: click.Context, no_feeds: bool, worker: str, workers: int | None) ->
         ctx.exit(1)
 
 
-def _streamlit_command(config: Config, port: int) -> list[str]:
+def streamlit_command(port: int, script: Path = ROOT / "dashboard.py") -> list[str]:
+    """``streamlit run`` bound to 127.0.0.1, headless, with no usage statistics (no outbound
+    calls); the one way the dashboard is started, by ``dashboard``/``up`` and by the tests."""
     return [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        str(ROOT / "dashboard.py"),
+        str(script),
         "--server.address",
         "127.0.0.1",
         "--server.port",
@@ -128,7 +130,7 @@ def dashboard(ctx: click.Context, port: int) -> None:
     env = {**os.environ, CONFIG_ENV_VAR: str(config.path)}
     click.echo(f"Dashboard on http://localhost:{port}  (Ctrl+C to stop)", err=True)
     try:
-        completed = subprocess.run(_streamlit_command(config, port), env=env, check=False)
+        completed = subprocess.run(streamlit_command(port), env=env, check=False)
     except KeyboardInterrupt:
         return
     ctx.exit(completed.returncode)

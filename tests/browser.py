@@ -6,7 +6,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.cli import streamlit_command
 from tests.conftest import ROOT, require
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -48,21 +48,7 @@ def start_dashboard(config: Path, log: Path, script: Path = ROOT / "dashboard.py
     """Start ``streamlit run`` headless on a free 127.0.0.1 port and wait for its health check."""
     port = free_port()
     env = {**os.environ, "POLICY_RISK_CONFIG": str(config)}
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(script),
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    command = streamlit_command(port, script)
     handle = log.open("wb")
     process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     handle.close()
