@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -175,26 +176,21 @@ def _alerts(fig: go.Figure, marks: Marks) -> None:
 
 
 def _volume(fig: go.Figure, frame: pd.DataFrame) -> None:
-    hover = "%{x|%Y-%m-%d}: %{y} relevant<extra></extra>"
+    common: dict[str, Any] = {
+        "x": _days(frame),
+        "y": _values(frame["articles"]),
+        "name": "Relevant articles",
+        "hovertemplate": "%{x|%Y-%m-%d}: %{y} relevant<extra></extra>",
+    }
     if _dense(frame):  # one filled step line instead of an SVG bar per period
         volume: go.Scatter | go.Bar = go.Scatter(
-            x=_days(frame),
-            y=_values(frame["articles"]),
-            name="Relevant articles",
+            **common,
             mode="lines",
             line={"color": PALETTE[7], "width": 0.5, "shape": "hv"},
             fill="tozeroy",
-            hovertemplate=hover,
         )
     else:
-        volume = go.Bar(
-            x=_days(frame),
-            y=_values(frame["articles"]),
-            name="Relevant articles",
-            marker={"color": PALETTE[7]},
-            opacity=0.55,
-            hovertemplate=hover,
-        )
+        volume = go.Bar(**common, marker={"color": PALETTE[7]}, opacity=0.55)
     fig.add_trace(volume, row=2, col=1)
     if "all_articles" in frame.columns:
         fig.add_trace(
