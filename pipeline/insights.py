@@ -20,9 +20,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.selectable import NamedFromClause
 
-from pipeline import schema, search
+from pipeline import schema, search, totals
 from pipeline.examples import RELEVANCE
-from pipeline.queries import ArticleFilter, where_article
+from pipeline.queries import ArticleFilter, where_article, where_totals
 
 a, cs = schema.articles, schema.current_scores
 BASE_COLUMNS = ["id", "title", "source", "language", "event_date", "page_date", "url"]
@@ -204,9 +204,44 @@ def share_counts(
     """Per event day and source: all articles, and relevant articles at or above ``threshold``
     risk on each signal (columns ``day, source, articles, <signal>...``).
 
-    Articles and scores are read from the covering indexes of revision 0006 (``search.lookup``):
-    a search hitting a quarter of a million articles never touches their wide rows.
+    Both thresholds on the 0.05 grid and no text search: one pass over the daily totals
+    (revision 0007). Otherwise the articles and their scores, from the covering indexes of
+    revision 0006 (``search.lookup``): a search hitting a quarter of a million articles never
+    touches their wide rows. Both give the same counts (tests/store_checks.py).
     """
+    gate = totals.threshold_bucket(flt.relevance_threshold)
+    step = totals.threshold_bucket(threshold)
+    if gate is None or step is None or search.has_words(flt.search):
+        stmt = _share_from_articles(kinds, flt, threshold)
+    else:
+        stmt = _share_from_totals(kinds, flt, gate, step)
+    return _frame(engine, stmt, ["day", "source", "articles", *kinds])
+
+
+def _share_from_totals(
+    kinds: Mapping[str, str], flt: ArticleFilter, gate: int, step: int
+) -> Select[Any]:
+    dt = schema.daily_signal_totals
+    articles = func.sum(case((dt.c.signal == totals.VOLUME, dt.c.n), else_=0))
+    gated = dt.c.relevance_bucket >= gate
+
+    def at_or_above(signal: str, kind: str) -> Any:
+        column = (schema.TONE_AT_LEAST if kind == "tone" else schema.RISK_AT_LEAST)[step]
+        return func.sum(case((and_(dt.c.signal == signal, gated), dt.c[column]), else_=0))
+
+    counts = [at_or_above(s, k).label(s) for s, k in kinds.items()]
+    return (
+        select(dt.c.day, dt.c.source, articles.label("articles"), *counts)
+        .where(dt.c.signal.in_([totals.VOLUME, *kinds]), *where_totals(flt))
+        .group_by(dt.c.day, dt.c.source)
+        .having(articles > 0)
+        .order_by(dt.c.day, dt.c.source)
+    )
+
+
+def _share_from_articles(
+    kinds: Mapping[str, str], flt: ArticleFilter, threshold: float
+) -> Select[Any]:
     names = [*kinds, RELEVANCE]
     art = search.lookup(a, "a")
     base = select(art.c.event_date.label("day"), art.c.source).select_from(art)
@@ -218,13 +253,12 @@ def share_counts(
         ).label(s)
         for s, k in kinds.items()
     ]
-    stmt = (
+    return (
         stmt.add_columns(func.count().label("articles"), *counts)
         .where(*where_article(flt, art))
         .group_by(art.c.event_date, art.c.source)
         .order_by(art.c.event_date, art.c.source)
     )
-    return _frame(engine, stmt, ["day", "source", "articles", *kinds])
 
 
 def daily_coverage(engine: Engine) -> pd.DataFrame:

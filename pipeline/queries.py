@@ -90,14 +90,15 @@ def daily_signal_stats(
     return _daily_from_articles(engine, signals, flt)
 
 
-def _where_totals(flt: ArticleFilter) -> list[Any]:
-    """The filters the totals can answer: dates, sources, languages (not a text search)."""
+def where_totals(flt: ArticleFilter) -> list[Any]:
+    """The filter's conditions on the daily totals: dates, sources, languages (the totals cannot
+    answer a text search; callers check ``search.has_words`` first)."""
     return _where_columns(flt, dt.c.day, dt.c.source, dt.c.language)
 
 
 def _daily_from_totals(signals: Sequence[str], flt: ArticleFilter, bucket: int) -> Select[Any]:
     clauses: list[Any] = [dt.c.signal.in_(list(signals)), dt.c.relevance_bucket >= bucket]
-    clauses += _where_totals(flt)
+    clauses += where_totals(flt)
     return (
         select(
             dt.c.day, dt.c.signal, func.sum(dt.c.n).label("n"), func.sum(dt.c.total).label("total")
@@ -192,7 +193,7 @@ def daily_volume(engine: Engine, flt: ArticleFilter | None = None) -> pd.DataFra
         return _frame(engine, stmt, ["day", "articles"])
     counted = (
         select(dt.c.day, func.sum(dt.c.n).label("articles"))
-        .where(dt.c.signal == totals.VOLUME, *_where_totals(flt))
+        .where(dt.c.signal == totals.VOLUME, *where_totals(flt))
         .group_by(dt.c.day)
         .having(func.sum(dt.c.n) > 0)
         .order_by(dt.c.day)

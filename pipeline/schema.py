@@ -6,8 +6,10 @@ one narrow table instead of ranking the history on every read.
 
 Two derived tables keep a million-article store fast (issue 6). ``daily_signal_totals`` holds the
 overview's per-day sums, split by source, language and relevance bucket so the dashboard's
-filters can still be answered from it; ``version_totals`` counts current scores per model
-version. Both change in the same transaction as the rows they summarise (``pipeline.totals``).
+filters can still be answered from it, with cumulative counts of the scores at or above each
+0.05 step of risk so the EPU share view reads it too (revision 0007); ``version_totals`` counts
+current scores per model version. Both change in the same transaction as the rows they
+summarise (``pipeline.totals``).
 ``articles.score_key`` fingerprints the model versions an article's current content was scored
 with, so finding unscored work is an index range scan instead of an anti-join over everything.
 Two covering indexes (revision 0006) let the searched overview and share read an article's date,
@@ -39,8 +41,15 @@ from sqlalchemy import (
 # Kept for builds before Alembic: they compare schema_info.schema_version with their own 1,
 # so migration 0002 writes 2 there and such a build refuses the store instead of corrupting it.
 SCHEMA_VERSION = 2
-HEAD_REVISION = "0006"
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
+HEAD_REVISION = "0007"
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+
+# The 0.05 grid of thresholds the daily totals answer (relevance gate and share threshold).
+GRID_STEPS = 20
+# Per totals row: how many of its scores have value >= b/20 (a risk-kind signal's risk), and
+# how many have (1 - value) / 2 >= b/20 (a tone's risk), for b = 0..20 (revision 0007).
+RISK_AT_LEAST = tuple(f"risk_ge_{b:02d}" for b in range(GRID_STEPS + 1))
+TONE_AT_LEAST = tuple(f"tone_ge_{b:02d}" for b in range(GRID_STEPS + 1))
 # Covering indexes for looking articles and their scores up by id (revision 0006): a searched
 # overview looks up every hit, and these answer from narrow index pages instead of the wide rows.
 ARTICLES_LOOKUP = "ix_articles_lookup"
@@ -199,6 +208,11 @@ daily_signal_totals = Table(
     Column("relevance_bucket", Integer, primary_key=True),
     Column("n", Integer, nullable=False),
     Column("total", Float, nullable=False),
+    # Revision 0007: cumulative counts for the EPU share view (pipeline.totals explains them).
+    *[
+        Column(name, Integer, nullable=False, server_default="0")
+        for name in (*RISK_AT_LEAST, *TONE_AT_LEAST)
+    ],
 )
 
 version_totals = Table(

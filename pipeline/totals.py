@@ -15,6 +15,13 @@ The relevance gate ``relevance >= t`` is answered from the buckets whenever ``t`
 of 1/20 (0.5, 0.55, ...): bucket ``b`` holds the articles with ``b/20 <= relevance < (b+1)/20``,
 computed with the same float comparisons the detailed query makes, and articles without a
 relevance score sit in ``UNGATED`` (they always pass, as in the detailed query).
+
+The EPU share view counts articles whose risk on a signal is at least a threshold on the same
+grid. Which formula turns a score into risk depends on the signal's kind in ``config.yaml``, so
+each row counts both (revision 0007): ``risk_ge_bb`` how many of its scores have
+``value >= bb/20`` and ``tone_ge_bb`` how many have ``(1 - value) / 2 >= bb/20``, again with the
+float comparisons the detailed query makes. Rows without share counts to add (a new article's
+volume row) are written without those columns, through a narrower statement.
 """
 
 from __future__ import annotations
@@ -33,11 +40,16 @@ from pipeline import schema
 from pipeline.engine import insert_for
 from pipeline.examples import RELEVANCE
 
-STEPS = 20
+STEPS = schema.GRID_STEPS
 UNGATED = 99
 VOLUME = "#articles"  # pseudo-signal: every article once, scored or not (no signal name has '#')
 _CHUNK = 500
 DailyKey = tuple[date, str, str, str, int]
+# A row's change: (n, total, risk_ge_00..20, tone_ge_00..20), see the module docstring.
+Tally = tuple[float, ...]
+_SHARE_COLUMNS = (*schema.RISK_AT_LEAST, *schema.TONE_AT_LEAST)
+_WIDTH = 2 + len(_SHARE_COLUMNS)
+_ZERO: Tally = (0,) * _WIDTH
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -79,6 +91,22 @@ def relevance_bucket(value: float | None) -> int:
     while bucket > 0 and value < bucket / STEPS:
         bucket -= 1
     return bucket
+
+
+def grid_bucket(value: float) -> int:
+    """The largest b in 0..20 with ``value >= b/20``, or -1 when the value is below 0."""
+    if not value >= 0.0:
+        return -1
+    return relevance_bucket(value)
+
+
+def share_counts(value: float) -> list[int]:
+    """One score's contribution to the share columns: 1 where its risk reaches the step."""
+    high, low = grid_bucket(value), grid_bucket((1.0 - value) / 2.0)
+    size = STEPS + 1
+    return [1 if b <= high else 0 for b in range(size)] + [
+        1 if b <= low else 0 for b in range(size)
+    ]
 
 
 def threshold_bucket(threshold: float) -> int | None:
@@ -128,7 +156,7 @@ def apply(conn: Connection, before: State, after: State) -> None:
     A new article is a move from ``State({}, {})``: it adds its ``VOLUME`` row.
     """
     daily = _subtract(_daily(after), _daily(before))
-    _increment_daily(conn, {k: v for k, v in daily.items() if v != (0, 0.0)})
+    _increment_daily(conn, {k: v for k, v in daily.items() if any(v)})
     versions = _subtract_versions(_versions(after), _versions(before))
     _increment_versions(conn, versions, _last_scored(after))
 
@@ -145,31 +173,34 @@ def score_keys(state: State) -> dict[str, str]:
     return keys
 
 
-def _daily(state: State) -> dict[DailyKey, tuple[int, float]]:
-    sums: dict[DailyKey, tuple[int, float]] = defaultdict(lambda: (0, 0.0))
+def _daily(state: State) -> dict[DailyKey, Tally]:
+    sums: dict[DailyKey, list[float]] = {}
     for aid, facts in state.facts.items():
         scores = state.current.get(aid, {})
         gate = scores.get(RELEVANCE)
         bucket = relevance_bucket(gate.value if gate else None)
         # Volume counts every article, relevant or not: one fixed bucket, so scoring an
         # article never moves its volume row.
-        rows = [(VOLUME, UNGATED, 0.0)]
+        rows: list[tuple[str, int, float | None]] = [(VOLUME, UNGATED, None)]
         rows += [(signal, bucket, score.value) for signal, score in scores.items()]
         for signal, row_bucket, value in rows:
             key = (facts.day, signal, facts.source, facts.language, row_bucket)
-            n, total = sums[key]
-            sums[key] = (n + 1, total + value)
-    return sums
+            tally = sums.setdefault(key, [0] * _WIDTH)
+            tally[0] += 1
+            if value is not None:
+                tally[1] += value
+                for i, hit in enumerate(share_counts(value), start=2):
+                    tally[i] += hit
+    return {key: tuple(tally) for key, tally in sums.items()}
 
 
 def _subtract(
-    after: Mapping[DailyKey, tuple[int, float]], before: Mapping[DailyKey, tuple[int, float]]
-) -> dict[DailyKey, tuple[int, float]]:
-    out: dict[DailyKey, tuple[int, float]] = {}
+    after: Mapping[DailyKey, Tally], before: Mapping[DailyKey, Tally]
+) -> dict[DailyKey, Tally]:
+    out: dict[DailyKey, Tally] = {}
     for key in set(after) | set(before):
-        n1, t1 = after.get(key, (0, 0.0))
-        n0, t0 = before.get(key, (0, 0.0))
-        out[key] = (n1 - n0, t1 - t0)
+        new, old = after.get(key, _ZERO), before.get(key, _ZERO)
+        out[key] = tuple(x - y for x, y in zip(new, old, strict=True))
     return out
 
 
@@ -199,10 +230,20 @@ def _last_scored(state: State) -> dict[tuple[str, str], datetime]:
     return last
 
 
-def _increment_daily(conn: Connection, deltas: Mapping[DailyKey, tuple[int, float]]) -> None:
+def _increment_daily(conn: Connection, deltas: Mapping[DailyKey, Tally]) -> None:
+    narrow = {k: v for k, v in deltas.items() if not any(v[2:])}
+    wide = {k: v for k, v in deltas.items() if any(v[2:])}
+    _upsert_daily(conn, narrow, ())
+    _upsert_daily(conn, wide, _SHARE_COLUMNS)
+
+
+def _upsert_daily(
+    conn: Connection, deltas: Mapping[DailyKey, Tally], share_columns: Sequence[str]
+) -> None:
     if not deltas:
         return
     t = schema.daily_signal_totals
+    names = ["n", "total", *share_columns]
     rows = [
         {
             "day": k[0],
@@ -210,15 +251,14 @@ def _increment_daily(conn: Connection, deltas: Mapping[DailyKey, tuple[int, floa
             "source": k[2],
             "language": k[3],
             "relevance_bucket": k[4],
-            "n": n,
-            "total": total,
+            **dict(zip(names, tally, strict=False)),
         }
-        for k, (n, total) in sorted(deltas.items())
+        for k, tally in sorted(deltas.items())
     ]
     stmt = insert_for(conn, t)
     stmt = stmt.on_conflict_do_update(
         index_elements=[t.c.signal, t.c.day, t.c.source, t.c.language, t.c.relevance_bucket],
-        set_={"n": t.c.n + stmt.excluded.n, "total": t.c.total + stmt.excluded.total},
+        set_={name: t.c[name] + stmt.excluded[name] for name in names},
     )
     conn.execute(stmt, rows)
 
@@ -262,8 +302,22 @@ def bucket_sql(value: Any) -> Any:
     return case((value.is_(None), UNGATED), else_=cast(summed, Integer))
 
 
-def rebuild(conn: Connection) -> None:
-    """Recompute both totals tables from ``articles`` and ``current_scores`` from scratch."""
+def share_counts_sql(value: Any) -> list[Any]:
+    """The SQL twin of ``share_counts``: per share column, the sum of its 0/1 hits."""
+    risk = (literal(1.0) - value) / 2.0
+    return [
+        func.sum(case((measure >= literal(b / STEPS), 1), else_=0))
+        for measure in (value, risk)
+        for b in range(STEPS + 1)
+    ]
+
+
+def rebuild(conn: Connection, share_columns: bool = True) -> None:
+    """Recompute both totals tables from ``articles`` and ``current_scores`` from scratch.
+
+    ``share_columns=False`` leaves the share counts out, for the migrations before 0007 (their
+    table has no such columns yet).
+    """
     a, cs, d, v = (
         schema.articles,
         schema.current_scores,
@@ -274,8 +328,9 @@ def rebuild(conn: Connection) -> None:
     bucket = bucket_sql(gate.c.value).label("relevance_bucket")
     on_gate = and_(gate.c.article_id == a.c.article_id, gate.c.signal == RELEVANCE)
     keys = [a.c.event_date, a.c.source, a.c.language, bucket]
+    shares = share_counts_sql(cs.c.value) if share_columns else []
     scored = (
-        select(*keys[:1], cs.c.signal, *keys[1:], func.count(), func.sum(cs.c.value))
+        select(*keys[:1], cs.c.signal, *keys[1:], func.count(), func.sum(cs.c.value), *shares)
         .select_from(cs.join(a, a.c.article_id == cs.c.article_id).outerjoin(gate, on_gate))
         .group_by(cs.c.signal, *keys)
     )
@@ -290,7 +345,9 @@ def rebuild(conn: Connection) -> None:
     ).group_by(a.c.event_date, a.c.source, a.c.language)
     columns = ["day", "signal", "source", "language", "relevance_bucket", "n", "total"]
     conn.execute(d.delete())
-    conn.execute(d.insert().from_select(columns, scored))
+    conn.execute(
+        d.insert().from_select(columns + (list(_SHARE_COLUMNS) if share_columns else []), scored)
+    )
     conn.execute(d.insert().from_select(columns, volume))
     versions = select(cs.c.signal, cs.c.model_version, func.count(), func.max(cs.c.scored_at))
     conn.execute(v.delete())

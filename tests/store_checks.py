@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from pipeline import queries, schema, totals
+from pipeline import insights, queries, schema, totals
 
 GRID = (0.0, 0.05, 0.5, 0.55, 0.95, 1.0)
 
@@ -49,7 +49,29 @@ def assert_totals_consistent(engine: Engine, signals: Sequence[str]) -> None:
         got = queries.daily_signal_stats(engine, signals, flt)
         assert_same_daily(got, detailed(engine, signals, flt))
         _assert_volume_consistent(engine, flt)
+        _assert_shares_consistent(engine, signals, flt)
     _assert_versions_consistent(engine)
+
+
+def _assert_shares_consistent(
+    engine: Engine, signals: Sequence[str], flt: queries.ArticleFilter
+) -> None:
+    """The share counts from the totals equal counting the articles, for either kind of signal."""
+    gate = totals.threshold_bucket(flt.relevance_threshold)
+    assert gate is not None
+    for kinds in (dict.fromkeys(signals, "risk"), dict.fromkeys(signals, "tone")):
+        for threshold in GRID:
+            step = totals.threshold_bucket(threshold)
+            assert step is not None
+            columns = ["day", "source", "articles", *kinds]
+            from_totals = insights._share_from_totals(kinds, flt, gate, step)
+            from_articles = insights._share_from_articles(kinds, flt, threshold)
+            got = queries._frame(engine, from_totals, columns)
+            want = queries._frame(engine, from_articles, columns)
+            assert got.astype(str).values.tolist() == want.astype(str).values.tolist(), (
+                kinds,
+                threshold,
+            )
 
 
 def _assert_volume_consistent(engine: Engine, flt: queries.ArticleFilter) -> None:

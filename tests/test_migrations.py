@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, func, insert, inspect, select, text
 
-from pipeline import db, migrations, queries, schema, search, store
+from pipeline import db, insights, migrations, queries, schema, search, store
 from pipeline.engine import MIGRATION_LOCK, make_engine, write
 from pipeline.errors import StoreError
 from tests.pg import store_url_fixture  # noqa: F401
@@ -145,6 +145,26 @@ def test_store_at_0005_gets_the_lookup_indexes_and_keeps_its_answers(store_url: 
     with engine.connect() as conn:
         for name, table in lookups.items():
             assert name not in {i["name"] for i in inspect(conn).get_indexes(table)}
+
+
+def test_store_at_0006_gets_share_counts_that_answer_the_share_view(store_url: str) -> None:
+    engine = _at_revision(store_url, "0001")
+    _fill_0001(engine)
+    write(engine, lambda conn: migrations.upgrade(conn, "0006"), lock=MIGRATION_LOCK)
+    kinds = {"decertification_risk": "risk", "cooperation_tone": "tone"}
+    flt = queries.ArticleFilter()
+    columns = ["day", "source", "articles", *kinds]
+    before = queries._frame(engine, insights._share_from_articles(kinds, flt, 0.5), columns)
+    db.upgrade_store(engine, store_url)
+    upgraded = store.open_store(store_url)
+    after = insights.share_counts(upgraded, kinds, flt, 0.5)
+    assert after.values.tolist() == before.values.tolist()
+    assert after["decertification_risk"].sum() == 1  # relevant: .1, .3, .5; only .5 reaches it
+    assert_totals_consistent(upgraded, list(kinds))
+    write(engine, lambda conn: migrations.downgrade(conn, "0006"), lock=MIGRATION_LOCK)
+    with engine.connect() as conn:
+        names = {c["name"] for c in inspect(conn).get_columns("daily_signal_totals")}
+    assert not names & {*schema.RISK_AT_LEAST, *schema.TONE_AT_LEAST} and "total" in names
 
 
 def test_store_created_before_alembic_is_adopted(tmp_path: Path) -> None:

@@ -39,11 +39,19 @@ def _scores(articles: list[Article], rng: random.Random, version: str) -> list[S
     out = []
     for article in articles:
         for signal in SIGNALS:
-            out.append(Score(article.article_id, signal, rng.uniform(-1, 1), version, NOW))
+            out.append(Score(article.article_id, signal, _signal_value(rng), version, NOW))
         if rng.random() < 0.8:  # some articles have no relevance score: they always pass
             value = rng.choice([rng.random(), 0.5, 0.55, 0.05, 1.0, 0.0])
             out.append(Score(article.article_id, RELEVANCE, value, version, NOW))
     return out
+
+
+# Scores on the share grid's edges: risk b/20 and tone 1 - b/10 (risk (1 - v) / 2 = b/20).
+EDGES = [b / 20 for b in range(21)] + [1 - b / 10 for b in range(21)] + [-1.0, 0.0]
+
+
+def _signal_value(rng: random.Random) -> float:
+    return rng.choice(EDGES) if rng.random() < 0.5 else rng.uniform(-1, 1)
 
 
 def _save(engine: Engine, scores: list[Score], articles: list[Article]) -> None:
@@ -71,6 +79,19 @@ def test_sql_buckets_match_python_buckets() -> None:
         for value in values:
             got = conn.execute(select(totals.bucket_sql(literal(value, Float)))).scalar()
             assert got == totals.relevance_bucket(value)
+
+
+def test_share_counts_agree_with_the_risk_comparisons_in_python_and_sql() -> None:
+    engine = store.open_store("sqlite:///:memory:")
+    rng = random.Random(2)
+    values = EDGES + [rng.uniform(-1, 1) for _ in range(40)] + [1e-12, -1e-12, 1 - 1e-12]
+    grid = [b / 20 for b in range(21)]
+    with engine.connect() as conn:
+        for value in values:
+            want = [int(value >= t) for t in grid] + [int((1.0 - value) / 2.0 >= t) for t in grid]
+            assert totals.share_counts(value) == want, value
+            sql = conn.execute(select(*totals.share_counts_sql(literal(value, Float)))).one()
+            assert list(sql) == want, value
 
 
 def test_totals_follow_inserts_rescoring_and_edits(store_url: str) -> None:
@@ -111,12 +132,14 @@ def test_rebuild_reproduces_the_incremental_totals(store_url: str) -> None:
     _save(engine, _scores(articles[::2], rng, "v2"), articles)
     t = schema.daily_signal_totals
     key = [t.c.day, t.c.signal, t.c.source, t.c.language, t.c.relevance_bucket]
+    exact = [c for c in t.c if c.name != "total"]  # the key, the counts, the share counts
     with engine.begin() as conn:
-        incremental = [tuple(r) for r in conn.execute(select(t).where(t.c.n > 0).order_by(*key))]
+        before = conn.execute(select(t).where(t.c.n > 0).order_by(*key)).mappings().all()
         totals.rebuild(conn)
-        rebuilt = [tuple(r) for r in conn.execute(select(t).order_by(*key))]
-    assert [r[:-1] for r in incremental] == [r[:-1] for r in rebuilt]
-    assert [round(r[-1], 9) for r in incremental] == [round(r[-1], 9) for r in rebuilt]
+        after = conn.execute(select(t).order_by(*key)).mappings().all()
+    assert [[r[c] for c in exact] for r in before] == [[r[c] for c in exact] for r in after]
+    assert [round(r["total"], 9) for r in before] == [round(r["total"], 9) for r in after]
+    assert any(r[schema.TONE_AT_LEAST[10]] for r in after)  # the share counts were rebuilt
 
 
 def test_pending_articles_follow_versions_and_content(store_url: str) -> None:

@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.Column("last_scored_at", sa.DateTime(timezone=True), nullable=False),
     )
     conn = op.get_bind()
-    totals.rebuild(conn)
+    totals.rebuild(conn, share_columns=False)
     _fill_score_keys(conn)
     info = schema.schema_info
     conn.execute(info.update().where(info.c.key == "schema_version").values(value="2"))
