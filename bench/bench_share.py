@@ -17,17 +17,14 @@ Usage (a store at revision 0007: ``bench.fill_store``, then ``policy-risk db upg
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import subprocess
-import sys
-import time
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
+from bench.timing import compare_paths, wall_cpu_ms
 from pipeline import insights, queries, schema
 from pipeline.store import open_store
 
@@ -59,19 +56,6 @@ def read(engine: Engine, path: str, scope: str) -> pd.DataFrame:
     return queries._frame(engine, stmt, ["day", "source", "articles", *KINDS])
 
 
-def _wall_cpu_ms(engine: Engine, path: str, scope: str) -> tuple[float, float]:
-    wall, cpu = time.perf_counter(), time.process_time()
-    read(engine, path, scope)
-    return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
-
-
-def cold_ms(db: Path, path: str, scope: str) -> float:
-    """The read's wall time as the first call of a fresh process."""
-    command = [sys.executable, "-m", "bench.bench_share", "--db", str(db), "--one", path, scope]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    return float(done.stdout.strip())
-
-
 def main() -> None:
     """Time both paths per scope, cold and warm, check they agree, print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -81,28 +65,16 @@ def main() -> None:
     args = parser.parse_args()
     engine = open_store(f"sqlite:///{args.db}", create=False)
     if args.one:
-        print(f"{_wall_cpu_ms(engine, *args.one)[0]:.1f}")  # noqa: T201
+        print(f"{wall_cpu_ms(partial(read, engine, *args.one))[0]:.1f}")  # noqa: T201
         return
-    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
-    print(f"load average before: {load}")  # noqa: T201
-    print("| scope | path | rows | cold ms | warm ms | warm CPU ms |")  # noqa: T201
-    print("|---|---|---:|---:|---:|---:|")  # noqa: T201
-    for scope in SCOPES:
-        frames = {}
-        for path in PATHS:
-            cold = cold_ms(args.db, path, scope)
-            frames[path] = read(engine, path, scope)
-            runs = [_wall_cpu_ms(engine, path, scope) for _ in range(args.rounds)]
-            warm = statistics.median(wall for wall, _cpu in runs)
-            cpu = statistics.median(cpu for _wall, cpu in runs)
-            rows = len(frames[path])
-            line = f"| {scope} | {path} | {rows:,} | {cold:,.0f} | {warm:,.0f} | {cpu:,.0f} |"
-            print(line, flush=True)  # noqa: T201
-        same = frames["totals"].astype(str).equals(frames["articles"].astype(str))
-        if not same:
-            raise SystemExit(f"the two paths disagree for {scope!r}")
-    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
-    print(f"load average after: {load}; both paths gave the same counts")  # noqa: T201
+    compare_paths(
+        "bench.bench_share",
+        ["--db", str(args.db)],
+        SCOPES,
+        PATHS,
+        partial(read, engine),
+        args.rounds,
+    )
 
 
 if __name__ == "__main__":

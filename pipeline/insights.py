@@ -22,7 +22,7 @@ from sqlalchemy.sql.selectable import NamedFromClause
 
 from pipeline import schema, search, totals
 from pipeline.examples import RELEVANCE
-from pipeline.queries import ArticleFilter, where_article, where_totals
+from pipeline.queries import ArticleFilter, count_articles, where_article, where_totals
 
 a, cs = schema.articles, schema.current_scores
 BASE_COLUMNS = ["id", "title", "source", "language", "event_date", "page_date", "url"]
@@ -95,18 +95,24 @@ def _mentions(groups: Sequence[Sequence[str]]) -> list[ColumnElement[bool]]:
 
 
 def _score_joins(
-    stmt: Select[Any], names: Sequence[str], articles: NamedFromClause = a, lookup: bool = False
+    stmt: Select[Any],
+    names: Sequence[str],
+    articles: NamedFromClause = a,
+    lookup: bool = False,
+    joined: Mapping[str, Any] | None = None,
 ) -> tuple[Select[Any], dict[str, Any]]:
-    """Join each signal's current score (``lookup``: through the covering index, for sums)."""
-    aliases = {
-        name: search.lookup(cs, f"s_{i}") if lookup else cs.alias(f"s_{i}")
-        for i, name in enumerate(names)
-    }
-    for name, alias in aliases.items():
+    """Join each signal's current score (``lookup``: through the covering index, for sums;
+    ``joined``: aliases already in the FROM clause)."""
+    aliases = dict(joined or {})
+    for i, name in enumerate(names):
+        if name in aliases:
+            continue
+        alias = search.lookup(cs, f"s_{i}") if lookup else cs.alias(f"s_{i}")
+        aliases[name] = alias
         stmt = stmt.outerjoin(
             alias, and_(alias.c.article_id == articles.c.article_id, alias.c.signal == name)
         )
-    return stmt, aliases
+    return stmt, {name: aliases[name] for name in names}
 
 
 def _relevant(alias: Any, threshold: float) -> ColumnElement[bool]:
@@ -116,24 +122,74 @@ def _relevant(alias: Any, threshold: float) -> ColumnElement[bool]:
 def article_rows(
     engine: Engine, signals: Sequence[str], query: ArticleQuery, limit: int = 500
 ) -> pd.DataFrame:
-    """Filtered, sorted articles with one column per signal and the relevance score."""
+    """Filtered, sorted articles with one column per signal and the relevance score.
+
+    Sorted by a score over many matches, the page comes from walking that score's rank index
+    (revision 0008) until it is full, instead of sorting every match; if the walk cannot fill it
+    (articles without the score sort last, and only the full query sees them) the full query
+    answers. Either way the rows and their order are the same.
+    """
     names = [*signals, RELEVANCE]
-    base = select(*[_base_column(c) for c in BASE_COLUMNS]).select_from(a)
-    stmt, aliases = _score_joins(base, names)
-    stmt = stmt.add_columns(*[aliases[n].c.value.label(n) for n in names])
-    order = _sort_column(query.sort_by, aliases)
+    columns = [*BASE_COLUMNS, *names]
     conditions = [*where_article(query.flt), *_mentions(query.mentions)]
-    if order is a.c.event_date:  # read in index order: a broad search should not lead
+    if query.sort_by in names:
+        if walks_scores(engine, query, conditions, limit):
+            walking = search.filters_only(conditions)  # the rank index leads, nothing else
+            walked = _frame(engine, _rows(names, query, walking, limit, walk=True), columns)
+            if len(walked) == limit:
+                return walked
+    elif query.sort_by not in SORT_KEYS or query.sort_by == "event_date":
+        # read in index order: a broad search should not lead
         conditions = search.newest_first(engine, conditions, limit)
-    stmt = stmt.where(*conditions)
+    return _frame(engine, _rows(names, query, conditions, limit), columns)
+
+
+def walks_scores(
+    engine: Engine, query: ArticleQuery, conditions: Sequence[Any], limit: int
+) -> bool:
+    """Walk the rank index when the filter keeps many articles: ``matches**2 > limit * size``.
+
+    Walking reads about ``limit * size / matches`` scores before the page is full; starting from
+    the filter reads ``matches`` articles and sorts them (the rule of ``search.newest_first``).
+    The matches are counted from the totals (dates, sources, languages) and, on SQLite, the
+    full-text index; on PostgreSQL a search is not counted, so a searched list is not walked.
+    """
+    size = count_articles(engine)
+    matches = count_articles(engine, query.flt)
+    if search.has_words(query.flt.search) or query.mentions:
+        hits = search.hit_counts(engine, conditions)
+        if not hits:
+            return False
+        matches = min(matches, *hits)
+    return matches * matches > limit * size
+
+
+def _rows(
+    names: Sequence[str],
+    query: ArticleQuery,
+    conditions: Sequence[Any],
+    limit: int,
+    walk: bool = False,
+) -> Select[Any]:
+    base = select(*[_base_column(c) for c in BASE_COLUMNS])
+    joined: dict[str, Any] = {}
+    if walk:  # from the sort signal's scores in value order (only articles holding one)
+        driver = search.ranked(f"s_{names.index(query.sort_by)}")
+        joined[query.sort_by] = driver
+        base = base.select_from(driver.join(a, a.c.article_id == driver.c.article_id))
+        base = base.where(driver.c.signal == query.sort_by)
+    else:
+        base = base.select_from(a)
+    stmt, aliases = _score_joins(base, names, joined=joined)
+    stmt = stmt.add_columns(*[aliases[n].c.value.label(n) for n in names]).where(*conditions)
     for name, (low, high) in query.flt.signal_ranges.items():
         if name in aliases:
             stmt = stmt.where(aliases[name].c.value.between(low, high))
     if query.flt.relevant_only:
         stmt = stmt.where(_relevant(aliases[RELEVANCE], query.flt.relevance_threshold))
+    order = _sort_column(query.sort_by, aliases)
     primary = order.desc() if query.descending else order.asc()
-    stmt = stmt.order_by(primary.nulls_last(), a.c.article_id).limit(limit)
-    return _frame(engine, stmt, [*BASE_COLUMNS, *names])
+    return stmt.order_by(primary.nulls_last(), a.c.article_id).limit(limit)
 
 
 def _base_column(name: str) -> Any:

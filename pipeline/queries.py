@@ -179,6 +179,16 @@ def _daily_detailed(signals: Sequence[str], flt: ArticleFilter) -> Select[Any]:
     )
 
 
+def count_articles(engine: Engine, flt: ArticleFilter | None = None) -> int:
+    """Stored articles within the filter's dates, sources and languages (from the totals; a text
+    search is not counted here)."""
+    stmt = select(func.coalesce(func.sum(dt.c.n), 0)).where(
+        dt.c.signal == totals.VOLUME, *where_totals(flt or ArticleFilter())
+    )
+    with engine.connect() as conn:
+        return int(conn.execute(stmt).scalar_one())
+
+
 def daily_volume(engine: Engine, flt: ArticleFilter | None = None) -> pd.DataFrame:
     """Per event day: all stored articles, relevant or not (the denominator for shares)."""
     flt = flt or ArticleFilter()

@@ -41,8 +41,8 @@ from sqlalchemy import (
 # Kept for builds before Alembic: they compare schema_info.schema_version with their own 1,
 # so migration 0002 writes 2 there and such a build refuses the store instead of corrupting it.
 SCHEMA_VERSION = 2
-HEAD_REVISION = "0007"
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+HEAD_REVISION = "0008"
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
 
 # The 0.05 grid of thresholds the daily totals answer (relevance gate and share threshold).
 GRID_STEPS = 20
@@ -54,6 +54,7 @@ TONE_AT_LEAST = tuple(f"tone_ge_{b:02d}" for b in range(GRID_STEPS + 1))
 # overview looks up every hit, and these answer from narrow index pages instead of the wide rows.
 ARTICLES_LOOKUP = "ix_articles_lookup"
 SCORES_LOOKUP = "ix_current_scores_lookup"
+SCORES_RANK = "ix_current_scores_rank"
 
 metadata = MetaData()
 
@@ -136,6 +137,9 @@ current_scores = Table(
     Column("explanation", Text, nullable=False, server_default=""),
     Column("scored_at", DateTime(timezone=True), nullable=False),
     Index(SCORES_LOOKUP, "article_id", "signal", "value"),
+    # Revision 0008: walk one signal's scores in value order for a list sorted by that score
+    # (value first, so no "signal = ?" read mistakes it for a narrow index; insights.article_rows).
+    Index(SCORES_RANK, "value", "signal", "article_id"),
 )
 
 labels = Table(

@@ -157,15 +157,33 @@ def newest_first(
         return list(clauses)
     with engine.connect() as conn:
         size = conn.execute(select(func.max(_ids.c.search_id))).scalar() or 0
-        hits = [conn.execute(_count(m)).scalar_one() for m in found]
+    hits = hit_counts(engine, found)
     narrowest = min(range(len(found)), key=hits.__getitem__)
     lead = found[narrowest] if hits[narrowest] ** 2 <= limit * size else None
+    return filters_only(clauses, lead)
+
+
+def filters_only(
+    clauses: Sequence[ColumnElement[bool]], lead: ColumnElement[bool] | None = None
+) -> list[ColumnElement[bool]]:
+    """The conditions with every full-text match but ``lead`` kept from leading the read on
+    SQLite: it then filters the rows another index walks instead of looking its hits up."""
     return [
         _Match(c.fts, c.tsquery, lookup=c is lead, articles=c.articles)
         if isinstance(c, _Match)
         else c
         for c in clauses
     ]
+
+
+def hit_counts(engine: Engine, clauses: Sequence[ColumnElement[bool]]) -> list[int]:
+    """How many articles each full-text condition among ``clauses`` matches (SQLite: the FTS5
+    index counts them; PostgreSQL: not counted, an empty list)."""
+    found = [c for c in clauses if isinstance(c, _Match)]
+    if engine.dialect.name != "sqlite" or not found:
+        return []
+    with engine.connect() as conn:
+        return [int(conn.execute(_count(m)).scalar_one()) for m in found]
 
 
 def _count(match: _Match) -> Select[Any]:
@@ -239,6 +257,18 @@ def lookup(source: Table, name: str) -> Alias:
     return alias
 
 
+def ranked(name: str) -> Alias:
+    """``current_scores AS name``, walked on SQLite through its rank index (revision 0008).
+
+    For a list sorted by one signal's score: the index holds (value, signal, article_id), so
+    reading it in order and stopping at the page's end replaces sorting every article's score
+    (``insights.article_rows`` decides when). PostgreSQL chooses by its own statistics.
+    """
+    alias = _Ranked._construct(schema.current_scores, name=name)
+    alias.index = schema.SCORES_RANK
+    return alias
+
+
 class _Lookup(Alias):
     """An alias that names its table's lookup index on SQLite.
 
@@ -249,6 +279,13 @@ class _Lookup(Alias):
     index: str
 
 
+class _Ranked(_Lookup):
+    """An alias of ``current_scores`` that names its rank index on SQLite (own class, own key)."""
+
+    inherit_cache = True
+
+
+@compiles(_Ranked, "sqlite")  # a subclass gets its own dispatch: name it too
 @compiles(_Lookup, "sqlite")
 def _compile_lookup_sqlite(element: _Lookup, compiler: SQLCompiler, **kw: Any) -> str:
     """``articles AS a INDEXED BY ix_articles_lookup`` where it stands in a FROM clause."""

@@ -167,6 +167,30 @@ def test_store_at_0006_gets_share_counts_that_answer_the_share_view(store_url: s
     assert not names & {*schema.RISK_AT_LEAST, *schema.TONE_AT_LEAST} and "total" in names
 
 
+def test_store_at_0007_gets_the_rank_index_and_sorted_lists_keep_their_order(
+    store_url: str,
+) -> None:
+    engine = _at_revision(store_url, "0001")
+    _fill_0001(engine)
+    write(engine, lambda conn: migrations.upgrade(conn, "0007"), lock=MIGRATION_LOCK)
+    query = insights.ArticleQuery(sort_by="decertification_risk")
+    names = ["decertification_risk", "cooperation_tone", "relevance"]
+    columns = [*insights.BASE_COLUMNS, *names]
+    before = queries._frame(engine, insights._rows(names, query, [], 4), columns)
+    db.upgrade_store(engine, store_url)
+    upgraded = store.open_store(store_url)
+    with upgraded.connect() as conn:
+        indexes = {i["name"] for i in inspect(conn).get_indexes("current_scores")}
+    assert schema.SCORES_RANK in indexes
+    assert insights.walks_scores(upgraded, query, [], 4)  # 6 articles: 36 > 4 * 6
+    after = insights.article_rows(upgraded, names[:2], query, limit=4)
+    assert after["id"].tolist() == before["id"].tolist() == ["art005", "art004", "art003", "art002"]
+    write(engine, lambda conn: migrations.downgrade(conn, "0007"), lock=MIGRATION_LOCK)
+    with engine.connect() as conn:
+        indexes = {i["name"] for i in inspect(conn).get_indexes("current_scores")}
+    assert schema.SCORES_RANK not in indexes
+
+
 def test_store_created_before_alembic_is_adopted(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'legacy.db'}"
     engine = _at_revision(url, "0001")
