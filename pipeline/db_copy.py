@@ -41,6 +41,7 @@ class _Plan:
 
 PLANS = (
     _Plan(schema.articles, update=True),
+    _Plan(schema.article_score_keys, update=True),
     _Plan(schema.article_sources),
     _Plan(schema.current_scores, update=True),
     _Plan(schema.scores),

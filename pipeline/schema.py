@@ -10,8 +10,9 @@ filters can still be answered from it, with cumulative counts of the scores at o
 0.05 step of risk so the EPU share view reads it too (revision 0007); ``version_totals`` counts
 current scores per model version. Both change in the same transaction as the rows they
 summarise (``pipeline.totals``).
-``articles.score_key`` fingerprints the model versions an article's current content was scored
-with, so finding unscored work is an index range scan instead of an anti-join over everything.
+``article_score_keys.score_key`` fingerprints the model versions an article's current content was
+scored with, so finding unscored work is an index range scan instead of an anti-join over
+everything (a column of ``articles`` before revision 0009).
 Two covering indexes (revision 0006) let the searched overview and share read an article's date,
 source and language, and its scores, without touching the wide rows (``pipeline.search.lookup``).
 
@@ -41,8 +42,11 @@ from sqlalchemy import (
 # Kept for builds before Alembic: they compare schema_info.schema_version with their own 1,
 # so migration 0002 writes 2 there and such a build refuses the store instead of corrupting it.
 SCHEMA_VERSION = 2
-HEAD_REVISION = "0008"
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
+HEAD_REVISION = "0010"
+KNOWN_REVISIONS = (
+    *("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"),
+    "0010",
+)
 
 # The 0.05 grid of thresholds the daily totals answer (relevance gate and share threshold).
 GRID_STEPS = 20
@@ -93,13 +97,21 @@ articles = Table(
     Column("content_hash", String(64), nullable=False),
     Column("origin", String(500), nullable=False, server_default=""),
     Column("date_flags", String(200), nullable=False, server_default=""),
-    Column("score_key", String(16), nullable=False, server_default=""),
     Index("ix_articles_event_date", "event_date"),
     Index("ix_articles_content_hash", "content_hash"),
     Index("ix_articles_source_event_date", "source", "event_date"),
     Index("ix_articles_language", "language"),
-    Index("ix_articles_score_key", "score_key", "article_id"),
     Index(ARTICLES_LOOKUP, "article_id", "event_date", "source", "language"),
+)
+
+# Revision 0009: one narrow row per article, so saving scores never rewrites the article row (on
+# PostgreSQL that update re-indexed the article text for the full-text index every time).
+article_score_keys = Table(
+    "article_score_keys",
+    metadata,
+    Column("article_id", String(32), ForeignKey("articles.article_id"), primary_key=True),
+    Column("score_key", String(16), nullable=False, server_default=""),
+    Index("ix_article_score_keys_key", "score_key", "article_id"),
 )
 
 article_sources = Table(

@@ -33,18 +33,19 @@ def articles_to_score(
     changed, or scored by other models), which keeps each call fast however big the store is.
     The exact per-signal check then runs on those candidates only.
     """
-    a = schema.articles
+    a, k = schema.articles, schema.article_score_keys
     wanted = totals.score_key(versions.items())
     found: list[Article] = []
-    skip = [a.c.article_id.not_in(sorted(exclude))] if exclude else []
+    skip = [k.c.article_id.not_in(sorted(exclude))] if exclude else []
     with engine.connect() as conn:
-        for side in (a.c.score_key < wanted, a.c.score_key > wanted):
+        for side in (k.c.score_key < wanted, k.c.score_key > wanted):
             if len(found) >= limit:
                 break
             stmt = (
                 select(a)
+                .select_from(k.join(a, a.c.article_id == k.c.article_id))
                 .where(side, _stale(versions), *skip)
-                .order_by(a.c.score_key, a.c.article_id)
+                .order_by(k.c.score_key, k.c.article_id)
                 .limit(limit - len(found))
             )
             found.extend(article_from_row(row._mapping) for row in conn.execute(stmt))

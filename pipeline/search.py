@@ -54,12 +54,17 @@ SEARCH_OBJECTS = frozenset({FTS_TABLE, IDS_TABLE, PG_INDEX})
 # C-locale database treats every non-ASCII character as a letter ("¿qué", "“petro”"). Turning
 # these characters into spaces first makes it split words where SQLite's unicode61 does.
 PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~¡¿«»‹›‘’‚“”„–—―…·•′″°€£©®™\u00a0\u2009\u200b\u202f"
-_SPACES = " " * len(PUNCTUATION)
-# The indexed expression, exactly as migration 0004 creates the index (PostgreSQL only uses an
+# One regular-expression bracket of exactly those characters (']' first, then '\\', '^', '-'
+# last, so none of them means anything but itself), replaced by a space each: the string
+# translate() made of it in revision 0004, at a fourteenth of the cost (translate() compares every
+# character with each listed one: 0.51 ms of CPU for a 2 KB article, against 0.036 ms).
+_SPECIAL = "]\\^-"
+_BRACKET = "[]" + "".join(c for c in PUNCTUATION if c not in _SPECIAL) + "\\\\^-]"
+_QUOTED_BRACKET = _BRACKET.replace("'", "''")
+# The indexed expression, exactly as migration 0010 creates the index (PostgreSQL only uses an
 # expression index when the query repeats the expression). Changing it needs a new migration.
 DOCUMENT_SQL = (
-    "to_tsvector('simple', translate(title || ' ' || text, "
-    f"'{PUNCTUATION.replace(chr(39), chr(39) * 2)}', '{_SPACES}'))"
+    f"to_tsvector('simple', regexp_replace(title || ' ' || text, '{_QUOTED_BRACKET}', ' ', 'g'))"
 )
 
 
@@ -226,11 +231,13 @@ def document(articles: NamedFromClause = schema.articles) -> ColumnElement[Any]:
     """``DOCUMENT_SQL`` over ``articles`` as a SQLAlchemy expression (same text, same tree)."""
     a = articles
     joined = a.c.title.concat(literal_column("' '")).concat(a.c.text)
-    quoted = PUNCTUATION.replace("'", "''")
-    translated = func.translate(
-        joined, literal_column(f"'{quoted}'"), literal_column(f"'{_SPACES}'")
+    spaced = func.regexp_replace(
+        joined,
+        literal_column(f"'{_QUOTED_BRACKET}'"),
+        literal_column("' '"),
+        literal_column("'g'"),
     )
-    return func.to_tsvector(literal_column("'simple'"), translated)
+    return func.to_tsvector(literal_column("'simple'"), spaced)
 
 
 _LOOKUP_INDEXES = {

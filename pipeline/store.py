@@ -214,6 +214,7 @@ def _insert_articles(conn: Connection, added: list[Article]) -> None:
     t = schema.articles
     stmt = insert_for(conn, t).on_conflict_do_nothing(index_elements=[t.c.article_id])
     conn.execute(stmt, [_article_row(a) for a in sorted(added, key=lambda a: a.article_id)])
+    totals.add_score_keys(conn, [a.article_id for a in added])
     facts = {
         a.article_id: totals.Facts(a.event_date, a.source, a.language, a.content_hash)
         for a in added
@@ -235,7 +236,7 @@ def _update_articles(conn: Connection, changed: list[Article]) -> None:
         row = _article_row(article)
         for key in ("article_id", "ingested_at"):
             row.pop(key)
-        row.update(updated_at=stamp, score_key="")
+        row.update(updated_at=stamp)
         conn.execute(
             update(schema.articles)
             .where(schema.articles.c.article_id == article.article_id)
@@ -249,6 +250,7 @@ def _update_articles(conn: Connection, changed: list[Article]) -> None:
         before.current,
     )
     totals.apply(conn, before, after)
+    totals.reset_score_keys(conn, {a.article_id: "" for a in changed})
 
 
 def _source_row(article_id: str, article: Article) -> dict[str, Any]:

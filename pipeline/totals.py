@@ -363,6 +363,16 @@ def reset_score_keys(conn: Connection, keys: Mapping[str, str]) -> None:
     """Store new score keys for the given articles (only those that changed are passed)."""
     if not keys:
         return
-    a = schema.articles
-    stmt = update(a).where(a.c.article_id == bindparam("aid")).values(score_key=bindparam("key"))
+    k = schema.article_score_keys
+    stmt = update(k).where(k.c.article_id == bindparam("aid")).values(score_key=bindparam("key"))
     conn.execute(stmt, [{"aid": aid, "key": key} for aid, key in sorted(keys.items())])
+
+
+def add_score_keys(conn: Connection, article_ids: Iterable[str]) -> None:
+    """Give new articles their empty score key (nothing scored yet), with the articles."""
+    rows = [{"article_id": aid, "score_key": ""} for aid in sorted(set(article_ids))]
+    if rows:
+        k = schema.article_score_keys
+        conn.execute(
+            insert_for(conn, k).on_conflict_do_nothing(index_elements=[k.c.article_id]), rows
+        )

@@ -191,6 +191,28 @@ def test_store_at_0007_gets_the_rank_index_and_sorted_lists_keep_their_order(
     assert schema.SCORES_RANK not in indexes
 
 
+def test_store_at_0008_moves_its_score_keys_into_their_table_and_back(store_url: str) -> None:
+    engine = _at_revision(store_url, "0001")
+    _fill_0001(engine)
+    write(engine, lambda conn: migrations.upgrade(conn, "0008"), lock=MIGRATION_LOCK)
+    keys = "SELECT article_id, score_key FROM {} ORDER BY article_id"
+    with engine.connect() as conn:
+        before = conn.execute(text(keys.format("articles"))).all()
+    assert len(before) == 6 and all(key for _aid, key in before)  # all scored by 0002
+    db.upgrade_store(engine, store_url)
+    upgraded = store.open_store(store_url)
+    with upgraded.connect() as conn:
+        assert conn.execute(text(keys.format("article_score_keys"))).all() == before
+        columns = {c["name"] for c in inspect(conn).get_columns("articles")}
+    assert "score_key" not in columns
+    assert store.articles_to_score(upgraded, VERSIONS) == []
+    assert len(store.articles_to_score(upgraded, {**VERSIONS, "relevance": "r-v2"})) == 6
+    write(engine, lambda conn: migrations.downgrade(conn, "0008"), lock=MIGRATION_LOCK)
+    with engine.connect() as conn:
+        assert conn.execute(text(keys.format("articles"))).all() == before
+        assert "article_score_keys" not in inspect(conn).get_table_names()
+
+
 def test_store_created_before_alembic_is_adopted(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'legacy.db'}"
     engine = _at_revision(url, "0001")

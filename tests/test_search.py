@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, event, insert, inspect, select, text
+from sqlalchemy import Engine, column, event, insert, inspect, select, table, text
 
 from pipeline import db, db_copy, insights, migrations, queries, schema, search, store
 from pipeline.engine import MIGRATION_LOCK, make_engine, write
@@ -563,7 +563,13 @@ def test_index_survives_deletes_and_vacuum_on_sqlite(tmp_path: Path) -> None:
     path = tmp_path / "vac.db"
     engine = _filled(f"sqlite:///{path}")
     with engine.begin() as conn:
-        for table in ("current_scores", "scores", "article_sources", "articles"):
+        for table in (
+            "current_scores",
+            "scores",
+            "article_sources",
+            "article_score_keys",
+            "articles",
+        ):
             conn.execute(text(f"DELETE FROM {table} WHERE article_id IN ('s000', 's002')"))
     engine.dispose()
     with closing(sqlite3.connect(path, isolation_level=None)) as raw:
@@ -597,8 +603,9 @@ def test_upgrade_from_0003_backfills_the_index(store_url: str) -> None:
     engine = make_engine(store_url)
     write(engine, lambda conn: migrations.upgrade(conn, "0003"), lock=MIGRATION_LOCK)
     rows = [{**_row(a), "score_key": ""} for a in _articles()]
+    at_0003 = table("articles", *[column(name) for name in rows[0]])  # score_key on articles
     with engine.begin() as conn:
-        conn.execute(insert(schema.articles), rows)
+        conn.execute(insert(at_0003), rows)
     before, after = db.upgrade_store(engine, store_url)
     assert (before.revision, after.revision) == ("0003", schema.HEAD_REVISION)
     upgraded = store.open_store(store_url)
@@ -631,13 +638,33 @@ def _row(article: Article) -> dict[str, object]:
     }
 
 
-def test_migration_indexes_the_expression_search_queries() -> None:
-    path = migrations.FOLDER / "versions" / "0004_article_search.py"
-    spec = importlib.util.spec_from_file_location("revision_0004", path)
+def _revision_module(name: str) -> Any:
+    path = migrations.FOLDER / "versions" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"revision_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module._DOCUMENT == search.DOCUMENT_SQL
+    return module
+
+
+def test_migration_indexes_the_expression_search_queries() -> None:
+    newest = _revision_module("0010_cheaper_search_document")
+    assert newest._DOCUMENT == search.DOCUMENT_SQL
+    assert newest._OLD_DOCUMENT == _revision_module("0004_article_search")._DOCUMENT
+
+
+@pytest.mark.postgres
+def test_the_cheaper_expression_spaces_exactly_what_translate_did(pg_url: str) -> None:
+    old = _revision_module("0010_cheaper_search_document")._OLD_DOCUMENT
+    engine = store.open_store(pg_url)
+    # every listed character between letters, then the ones a bracket expression could misread
+    sample = "x".join(search.PUNCTUATION) + " a]b\\c^d-e[:f:]g[.h.]i[=j=]k ¿qué? “petro” u.s. 3.5"
+    new_words = search.DOCUMENT_SQL.replace("title || ' ' || text", ":doc")
+    old_words = old.replace("title || ' ' || text", ":doc")
+    with engine.connect() as conn:
+        got = conn.execute(text(f"SELECT ({new_words})::text"), {"doc": sample}).scalar_one()
+        want = conn.execute(text(f"SELECT ({old_words})::text"), {"doc": sample}).scalar_one()
+    assert got == want and "'qué'" in got and "'petro'" in got
 
 
 @pytest.mark.postgres

@@ -77,7 +77,11 @@ def _fill_score_keys(conn: sa.Connection) -> None:
         if not ids:
             return
         state = totals.load_state(conn, ids)
-        totals.reset_score_keys(conn, {k: v for k, v in totals.score_keys(state).items() if v})
+        keys = [{"aid": k, "key": v} for k, v in sorted(totals.score_keys(state).items()) if v]
+        if keys:  # the column as this revision has it (revision 0009 moves it to its own table)
+            articles = sa.table("articles", sa.column("article_id"), sa.column("score_key"))
+            stmt = articles.update().where(articles.c.article_id == sa.bindparam("aid"))
+            conn.execute(stmt.values(score_key=sa.bindparam("key")), keys)
         last = ids[-1]
 
 
