@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 
 from pipeline import store
 from pipeline.errors import ModelError
+from pipeline.id_ledger import IdLedger
 from pipeline.records import Article, Score
 from pipeline.scoring import ModelSet, load_model_folders, score_articles
 
@@ -79,7 +80,7 @@ class BackgroundScorer:
         self._progress = progress
         self._pool: ProcessPoolExecutor | None = None
         self._inflight: deque[tuple[list[Article], Future[list[Score]]]] = deque()
-        self._tried: set[str] = set()
+        self._tried = IdLedger()  # every id handed out (8 bytes each; a set took ~100 per id)
         self._stuck: set[str] = set()  # tried and saved, yet still pending
         self._offered: deque[Article] = deque()
         self.scored = 0
@@ -96,7 +97,7 @@ class BackgroundScorer:
         At most MAX_OFFERED wait in memory; the rest stay pending in the store, where
         ``finish`` finds them."""
         room = max(0, MAX_OFFERED - len(self._offered))
-        self._offered.extend(a for a in articles[:room] if a.article_id not in self._tried)
+        self._offered.extend(self._untried(articles[:room]))
 
     def pump(self) -> None:
         """Save what the workers finished, then give them more; never waits for a worker."""
@@ -124,7 +125,7 @@ class BackgroundScorer:
         while room > 0 and self._offered:
             count = min(BATCH, len(self._offered))
             batch = [self._offered.popleft() for _ in range(count)]
-            self._submit([a for a in batch if a.article_id not in self._tried])
+            self._submit(self._untried(batch))
             room -= 1
         if room <= 0 or self._offered:
             return
@@ -132,14 +133,19 @@ class BackgroundScorer:
         pending = store.articles_to_score(
             self._engine, self._versions, limit=room * BATCH, exclude=busy
         )
-        fresh = [a for a in pending if a.article_id not in self._tried]
-        self._stuck.update(a.article_id for a in pending if a.article_id in self._tried)
+        fresh = self._untried(pending)
+        fresh_ids = {a.article_id for a in fresh}
+        self._stuck.update(a.article_id for a in pending if a.article_id not in fresh_ids)
         for i in range(0, len(fresh), BATCH):
             self._submit(fresh[i : i + BATCH])
 
+    def _untried(self, articles: Sequence[Article]) -> list[Article]:
+        new = self._tried.is_new([a.article_id for a in articles])
+        return [a for a, is_new in zip(articles, new, strict=True) if is_new]
+
     def _submit(self, batch: list[Article]) -> None:
         if batch:
-            self._tried.update(a.article_id for a in batch)
+            self._tried.add(a.article_id for a in batch)
             future = self._started().submit(_score_in_worker, batch, store.now_utc())
             self._inflight.append((batch, future))
 
