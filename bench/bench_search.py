@@ -24,18 +24,12 @@ Usage (fill a store with ``bench.fill_store``, copy it, ``policy-risk db upgrade
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import subprocess
-import sys
-import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, func, or_, select
 
+from bench.timing import cold_ms, load, wall_ms, warm_ms
 from pipeline import insights, queries, schema, search
 from pipeline.insights import ArticleQuery
 from pipeline.store import open_store
@@ -60,30 +54,6 @@ def read(engine: Engine, name: str, query: str) -> int:
     return len(insights.share_counts(engine, KINDS, flt, 0.5))
 
 
-def _ms(call: Callable[[], Any]) -> float:
-    started = time.perf_counter()
-    call()
-    return (time.perf_counter() - started) * 1000
-
-
-def _wall_cpu_ms(call: Callable[[], Any]) -> tuple[float, float]:
-    """Wall and CPU time of one call: on a shared machine the CPU time shows the work itself."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    call()
-    return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
-
-
-def cold_ms(db: Path, name: str, query: str) -> float:
-    """The read's time as the first call of a fresh process."""
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.bench_search", "--db", str(db), "--one", name, query],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return float(done.stdout.strip())
-
-
 def hits(engine: Engine, text: str) -> int:
     """How many articles the search matches (the index's own count)."""
     clause = search.matches(text)
@@ -101,11 +71,8 @@ def baseline_ms(engine: Engine, query: str) -> tuple[float, float]:
     overview = queries._daily_detailed(SIGNALS, _filter("")).where(substring)
     listed = select(a.c.article_id).where(substring).order_by(a.c.event_date.desc()).limit(1001)
     with engine.connect() as conn:
-        return _ms(lambda: conn.execute(overview).all()), _ms(lambda: conn.execute(listed).all())
-
-
-def _load() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+        overview_ms = wall_ms(lambda: conn.execute(overview).all())
+        return overview_ms, wall_ms(lambda: conn.execute(listed).all())
 
 
 def main() -> None:
@@ -119,19 +86,17 @@ def main() -> None:
     args = parser.parse_args()
     engine = open_store(f"sqlite:///{args.db}", create=False)
     if args.one:
-        print(f"{_ms(lambda: read(engine, args.one[0], args.one[1])):.1f}")  # noqa: T201
+        print(f"{wall_ms(lambda: read(engine, args.one[0], args.one[1])):.1f}")  # noqa: T201
         return
-    print(f"load average before: {_load()}")  # noqa: T201
+    print(f"load average before: {load()}")  # noqa: T201
     print("| search | hits | read | rows | cold ms | warm ms | warm CPU ms |")  # noqa: T201
     print("|---|---:|---|---:|---:|---:|---:|")  # noqa: T201
     for wanted in args.search or SEARCHES:
         found = hits(engine, wanted)
         for name in READS:
-            cold = cold_ms(args.db, name, wanted)
+            cold = cold_ms("bench.bench_search", ["--db", str(args.db), "--one", name, wanted])
             rows = read(engine, name, wanted)
-            runs = [_wall_cpu_ms(partial(read, engine, name, wanted)) for _ in range(args.rounds)]
-            warm = statistics.median(wall for wall, _cpu in runs)
-            cpu = statistics.median(cpu for _wall, cpu in runs)
+            warm, cpu = warm_ms(partial(read, engine, name, wanted), args.rounds)
             times = f"{cold:,.0f} | {warm:,.0f} | {cpu:,.0f}"
             line = f"| {wanted} | {found:,} | {name} | {rows:,} | {times} |"
             print(line, flush=True)  # noqa: T201
@@ -139,7 +104,7 @@ def main() -> None:
         for query in (args.search or SEARCHES)[::4]:
             overview, listed = baseline_ms(engine, query)
             print(f"substring ILIKE {query!r}: overview {overview:,.0f} ms, list {listed:,.0f} ms")  # noqa: T201
-    print(f"load average after: {_load()}")  # noqa: T201
+    print(f"load average after: {load()}")  # noqa: T201
     engine.dispose()
 
 

@@ -16,17 +16,13 @@ Usage (a store at revision 0007: ``bench.fill_store``, then ``policy-risk db upg
 
 from __future__ import annotations
 
-import argparse
 from datetime import timedelta
-from functools import partial
-from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from bench.timing import compare_paths, wall_cpu_ms
+from bench.timing import comparison_main
 from pipeline import insights, queries, schema
-from pipeline.store import open_store
 
 KINDS = {"decertification_risk": "risk", "cooperation_tone": "tone"}
 THRESHOLD = 0.5
@@ -58,23 +54,7 @@ def read(engine: Engine, path: str, scope: str) -> pd.DataFrame:
 
 def main() -> None:
     """Time both paths per scope, cold and warm, check they agree, print a Markdown table."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", type=Path, required=True)
-    parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--one", nargs=2, metavar=("PATH", "SCOPE"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    engine = open_store(f"sqlite:///{args.db}", create=False)
-    if args.one:
-        print(f"{wall_cpu_ms(partial(read, engine, *args.one))[0]:.1f}")  # noqa: T201
-        return
-    compare_paths(
-        "bench.bench_share",
-        ["--db", str(args.db)],
-        SCOPES,
-        PATHS,
-        partial(read, engine),
-        args.rounds,
-    )
+    comparison_main("bench.bench_share", __doc__, SCOPES, PATHS, read, 4)
 
 
 if __name__ == "__main__":

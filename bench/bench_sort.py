@@ -16,19 +16,15 @@ Usage (a store at revision 0008: ``bench.fill_store``, then ``policy-risk db upg
 
 from __future__ import annotations
 
-import argparse
 from datetime import timedelta
-from functools import partial
-from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from bench.timing import compare_paths, wall_cpu_ms
+from bench.timing import comparison_main
 from pipeline import insights, queries, schema
 from pipeline.examples import RELEVANCE
 from pipeline.insights import ArticleQuery
-from pipeline.store import open_store
 
 SIGNALS = ["decertification_risk", "cooperation_tone"]
 LIMIT = 1001
@@ -74,32 +70,15 @@ def read(engine: Engine, path: str, case: str) -> pd.DataFrame:
     return queries._frame(engine, stmt, [*insights.BASE_COLUMNS, *names])
 
 
+def walks(engine: Engine, case: str) -> str:
+    """walks"""
+    query = case_query(engine, case)
+    return str(insights.walks_scores(engine, query, queries.where_article(query.flt), LIMIT))
+
+
 def main() -> None:
     """Time both paths per case, cold and warm, check they agree, print a Markdown table."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", type=Path, required=True)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--one", nargs=2, metavar=("PATH", "CASE"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    engine = open_store(f"sqlite:///{args.db}", create=False)
-    if args.one:
-        print(f"{wall_cpu_ms(partial(read, engine, *args.one))[0]:.1f}")  # noqa: T201
-        return
-
-    def walks(case: str) -> str:
-        """walks"""
-        query = case_query(engine, case)
-        return str(insights.walks_scores(engine, query, queries.where_article(query.flt), LIMIT))
-
-    compare_paths(
-        "bench.bench_sort",
-        ["--db", str(args.db)],
-        CASES,
-        PATHS,
-        partial(read, engine),
-        args.rounds,
-        walks,
-    )
+    comparison_main("bench.bench_sort", __doc__, CASES, PATHS, read, 3, walks)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -9,7 +10,12 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Engine
+
+from pipeline.store import open_store
 
 
 def wall_cpu_ms(call: Callable[[], Any]) -> tuple[float, float]:
@@ -17,6 +23,11 @@ def wall_cpu_ms(call: Callable[[], Any]) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     call()
     return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
+
+
+def wall_ms(call: Callable[[], Any]) -> float:
+    """Wall time of one call."""
+    return wall_cpu_ms(call)[0]
 
 
 def warm_ms(call: Callable[[], Any], rounds: int) -> tuple[float, float]:
@@ -68,3 +79,32 @@ def compare_paths(
         if any(not first.equals(results[p].astype(str)) for p in paths[1:]):
             raise SystemExit(f"the paths disagree for {case!r}")
     print(f"load average after: {load()}; every path gave the same result")  # noqa: T201
+
+
+def comparison_main(
+    module: str,
+    doc: str,
+    cases: Sequence[str],
+    paths: Sequence[str],
+    read: Callable[[Engine, str, str], Any],
+    rounds: int,
+    note: Callable[[Engine, str], str] | None = None,
+) -> None:
+    """The command line of a two-path read benchmark: ``--db`` (a SQLite store), ``--rounds``,
+    and the hidden ``--one PATH CASE`` its cold calls run in a fresh process."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--one", nargs=2, metavar=("PATH", "CASE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    engine = open_store(f"sqlite:///{args.db}", create=False)
+    if args.one:
+        print(f"{wall_cpu_ms(partial(read, engine, *args.one))[0]:.1f}")  # noqa: T201
+        return
+    shown = None
+    if note is not None:
+        shown = partial(note, engine)
+        shown.__doc__ = note.__doc__
+    compare_paths(
+        module, ["--db", str(args.db)], cases, paths, partial(read, engine), args.rounds, shown
+    )
