@@ -182,11 +182,15 @@ def _daily_detailed(signals: Sequence[str], flt: ArticleFilter) -> Select[Any]:
 def count_articles(engine: Engine, flt: ArticleFilter | None = None) -> int:
     """Stored articles within the filter's dates, sources and languages (from the totals; a text
     search is not counted here)."""
-    stmt = select(func.coalesce(func.sum(dt.c.n), 0)).where(
-        dt.c.signal == totals.VOLUME, *where_totals(flt or ArticleFilter())
-    )
     with engine.connect() as conn:
-        return int(conn.execute(stmt).scalar_one())
+        return int(conn.execute(_volume(flt or ArticleFilter())).scalar_one())
+
+
+def _volume(flt: ArticleFilter) -> Select[Any]:
+    """Articles within ``flt``'s dates, sources and languages, from the totals' volume rows."""
+    return select(func.coalesce(func.sum(dt.c.n), 0)).where(
+        dt.c.signal == totals.VOLUME, *where_totals(flt)
+    )
 
 
 def daily_volume(engine: Engine, flt: ArticleFilter | None = None) -> pd.DataFrame:
@@ -292,9 +296,8 @@ def store_summary(engine: Engine) -> dict[str, Any]:
     volume rows of the daily totals, not from scans of a million rows on every render.
     """
     per_signal = select(func.sum(vt.c.n).label("n")).group_by(vt.c.signal).subquery()
-    volume = select(func.coalesce(func.sum(dt.c.n), 0)).where(dt.c.signal == totals.VOLUME)
     with engine.connect() as conn:
-        articles = conn.execute(volume).scalar_one()
+        articles = conn.execute(_volume(ArticleFilter())).scalar_one()
         scored = conn.execute(select(func.max(per_signal.c.n))).scalar_one() or 0
         # Two subqueries: SQLite reads min() or max() off the index only when each is alone.
         first, last = conn.execute(

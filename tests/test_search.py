@@ -602,7 +602,7 @@ def test_copy_from_sqlite_into_postgres_then_search(tmp_path: Path, pg_url: str)
 def test_upgrade_from_0003_backfills_the_index(store_url: str) -> None:
     engine = make_engine(store_url)
     write(engine, lambda conn: migrations.upgrade(conn, "0003"), lock=MIGRATION_LOCK)
-    rows = [{**_row(a), "score_key": ""} for a in _articles()]
+    rows = [{**store._article_row(a), "score_key": ""} for a in _articles()]
     at_0003 = table("articles", *[column(name) for name in rows[0]])  # score_key on articles
     with engine.begin() as conn:
         conn.execute(insert(at_0003), rows)
@@ -618,24 +618,6 @@ def test_upgrade_from_0003_backfills_the_index(store_url: str) -> None:
     assert not names & search.SEARCH_OBJECTS and search.PG_INDEX not in indexes
     db.upgrade_store(engine, store_url)
     assert _ids(store.open_store(store_url), "certif") == {"s000", "s001", "s003"}
-
-
-def _row(article: Article) -> dict[str, object]:
-    return {
-        "article_id": article.article_id,
-        "title": article.title,
-        "text": article.text,
-        "source": article.source,
-        "language": article.language,
-        "url": None,
-        "page_date": None,
-        "event_date": article.event_date,
-        "ingested_at": NOW,
-        "updated_at": NOW,
-        "content_hash": article.content_hash,
-        "origin": "o",
-        "date_flags": "",
-    }
 
 
 def _revision_module(name: str) -> Any:
