@@ -46,7 +46,8 @@ from pipeline import schema
 
 FTS_TABLE = "article_search"  # SQLite: contentless FTS5 table; rowid = article_search_ids.search_id
 IDS_TABLE = "article_search_ids"  # SQLite: stable integer per article (survives VACUUM)
-PG_INDEX = "ix_articles_search"  # PostgreSQL: GIN index on DOCUMENT_SQL
+PG_INDEX = "ix_articles_search"  # PostgreSQL: GIN index on PG_COLUMN
+PG_COLUMN = "search_document"  # PostgreSQL: articles column stored as DOCUMENT_SQL (0011)
 # What the index objects are called, for tools comparing the database with ``schema.metadata``.
 SEARCH_OBJECTS = frozenset({FTS_TABLE, IDS_TABLE, PG_INDEX})
 
@@ -61,8 +62,9 @@ PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~¡¿«»‹›‘’‚“”�
 _SPECIAL = "]\\^-"
 _BRACKET = "[]" + "".join(c for c in PUNCTUATION if c not in _SPECIAL) + "\\\\^-]"
 _QUOTED_BRACKET = _BRACKET.replace("'", "''")
-# The indexed expression, exactly as migration 0010 creates the index (PostgreSQL only uses an
-# expression index when the query repeats the expression). Changing it needs a new migration.
+# The document PostgreSQL searches, exactly as migration 0011 stores it in ``articles.PG_COLUMN``
+# (computed when a row is written; reading the column back costs a fraction of computing it, so
+# a plan that filters rows instead of asking the index stays cheap). Changing it needs a migration.
 DOCUMENT_SQL = (
     f"to_tsvector('simple', regexp_replace(title || ' ' || text, '{_QUOTED_BRACKET}', ' ', 'g'))"
 )
@@ -219,25 +221,12 @@ def _compile_sqlite(element: _Match, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(_Match, "postgresql")
 def _compile_postgresql(element: _Match, compiler: SQLCompiler, **kw: Any) -> str:
-    """The indexed expression ``@@`` the tsquery (the GIN index answers it)."""
+    """The stored document column ``@@`` the tsquery (its GIN index answers it)."""
     query = func.to_tsquery(
         literal_column("'simple'"), bindparam("tsquery", element.tsquery, unique=True)
     )
-    clause = document(element.articles).op("@@")(query)
-    return compiler.process(clause, **kw)
-
-
-def document(articles: NamedFromClause = schema.articles) -> ColumnElement[Any]:
-    """``DOCUMENT_SQL`` over ``articles`` as a SQLAlchemy expression (same text, same tree)."""
-    a = articles
-    joined = a.c.title.concat(literal_column("' '")).concat(a.c.text)
-    spaced = func.regexp_replace(
-        joined,
-        literal_column(f"'{_QUOTED_BRACKET}'"),
-        literal_column("' '"),
-        literal_column("'g'"),
-    )
-    return func.to_tsvector(literal_column("'simple'"), spaced)
+    document: ColumnElement[Any] = literal_column(f"{element.articles.name}.{PG_COLUMN}")
+    return compiler.process(document.op("@@")(query), **kw)
 
 
 _LOOKUP_INDEXES = {
@@ -302,8 +291,10 @@ def _compile_lookup_sqlite(element: _Lookup, compiler: SQLCompiler, **kw: Any) -
     return text
 
 
-def include_name(name: str | None, type_: str, _parents: Any) -> bool:
+def include_name(name: str | None, type_: str, parents: Any) -> bool:
     """Alembic filter: the search index's objects are not described by ``schema.metadata``."""
     if type_ in ("table", "index") and name is not None:
         return not (name in SEARCH_OBJECTS or name.startswith(f"{FTS_TABLE}_"))
+    if type_ == "column":
+        return not (name == PG_COLUMN and parents.get("table_name") == schema.articles.name)
     return True

@@ -629,10 +629,32 @@ def _revision_module(name: str) -> Any:
     return module
 
 
-def test_migration_indexes_the_expression_search_queries() -> None:
-    newest = _revision_module("0010_cheaper_search_document")
-    assert newest._DOCUMENT == search.DOCUMENT_SQL
-    assert newest._OLD_DOCUMENT == _revision_module("0004_article_search")._DOCUMENT
+def test_migrations_store_the_document_search_queries() -> None:
+    stored = _revision_module("0011_stored_search_document")
+    assert stored._DOCUMENT == search.DOCUMENT_SQL and stored._COLUMN == search.PG_COLUMN
+    cheaper = _revision_module("0010_cheaper_search_document")
+    assert cheaper._DOCUMENT == search.DOCUMENT_SQL
+    assert cheaper._OLD_DOCUMENT == _revision_module("0004_article_search")._DOCUMENT
+
+
+@pytest.mark.postgres
+def test_the_stored_document_follows_every_write(pg_url: str) -> None:
+    engine = _filled(pg_url)
+    title, _body, source, language, day, *_scores = CORPUS[0]
+    store.upsert_articles(
+        engine, [_article("s000", "Glifosato", "¿Qué? u.s.", source, language, day)]
+    )
+    with engine.connect() as conn:
+        stale = conn.execute(
+            text(f"SELECT count(*) FROM articles WHERE {search.PG_COLUMN} <> {search.DOCUMENT_SQL}")
+        ).scalar_one()
+        assert (
+            conn.execute(text("SELECT title FROM articles WHERE article_id = 's000'")).scalar_one()
+            == "Glifosato"
+        )
+    assert stale == 0
+    assert _ids(engine, "glifosato qué") == {"s000"}
+    assert "s000" not in _ids(engine, "certif")
 
 
 @pytest.mark.postgres
@@ -665,3 +687,18 @@ def test_postgres_answers_from_the_gin_index(pg_url: str) -> None:
         event.listen(conn, "before_cursor_execute", explain, retval=True)
         plan = "\n".join(str(r[0]) for r in conn.execute(stmt))  # the statement as run
     assert f"Bitmap Index Scan on {search.PG_INDEX}" in plan, plan
+
+
+@pytest.mark.postgres
+def test_postgres_filtering_rows_reads_the_stored_document(pg_url: str) -> None:
+    """A plan that filters rows (many expected hits) must not compute to_tsvector per row."""
+    engine = _filled(pg_url)
+    clause = search.matches("certif")
+    assert clause is not None
+    stmt = select(schema.articles.c.article_id).where(clause)
+    with engine.connect() as conn:
+        conn.execute(text("SET enable_bitmapscan = off"))
+        conn.execute(text("SET enable_indexscan = off"))
+        compiled = stmt.compile(engine, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(str(r[0]) for r in conn.exec_driver_sql(f"EXPLAIN VERBOSE {compiled}"))
+    assert f"Filter: (articles.{search.PG_COLUMN} @@" in plan and "to_tsvector" not in plan, plan
