@@ -50,17 +50,22 @@ class Clock:
 
     total: dict[str, float] = field(default_factory=dict)
     window: dict[str, float] = field(default_factory=dict)
+    window_cpu: dict[str, float] = field(default_factory=dict)  # this process's CPU seconds
     window_started: float = field(default_factory=time.perf_counter)
 
-    def add(self, phase: str, seconds: float) -> None:
+    def add(self, phase: str, seconds: float, cpu: float = 0.0) -> None:
         self.total[phase] = self.total.get(phase, 0.0) + seconds
         self.window[phase] = self.window.get(phase, 0.0) + seconds
+        self.window_cpu[phase] = self.window_cpu.get(phase, 0.0) + cpu
 
     def timed(self, phase: str, work: Callable[..., Any], *args: Any) -> Any:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = work(*args)
-        self.add(phase, time.perf_counter() - start)
+        self.add(phase, time.perf_counter() - start, time.process_time() - start_cpu)
         return result
+
+    def next_window(self) -> None:
+        self.window, self.window_cpu, self.window_started = {}, {}, time.perf_counter()
 
 
 def _config(models: Path) -> Any:
@@ -117,7 +122,7 @@ def load(url: str, n: int, batch: int, models: ModelSet) -> list[dict[str, Any]]
         done += len(chunk)
         if done % CHECKPOINT == 0 or done == n:
             checkpoints.append(_checkpoint(done, clock, time.perf_counter() - started))
-            clock.window, clock.window_started = {}, time.perf_counter()
+            clock.next_window()
     engine.dispose()
     return checkpoints
 
@@ -149,7 +154,7 @@ def load_pipelined(
             done += len(chunk)
             if chunk and done % CHECKPOINT == 0 and done < n:
                 checkpoints.append(_checkpoint(done, clock, time.perf_counter() - started))
-                clock.window, clock.window_started = {}, time.perf_counter()
+                clock.next_window()
     checkpoints.append(_checkpoint(done, clock, time.perf_counter() - started))
     engine.dispose()
     return checkpoints
@@ -184,7 +189,7 @@ def load_with_workers(
                 done += len(chunk)
             clock.timed("model", scorer.finish)
             checkpoints.append(_checkpoint(done, clock, time.perf_counter() - started))
-            clock.window, clock.window_started = {}, time.perf_counter()
+            clock.next_window()
     engine.dispose()
     return checkpoints
 
@@ -209,6 +214,12 @@ def _checkpoint(done: int, clock: Clock, wall: float) -> dict[str, Any]:
         "window_store_per_s": round(size / store_s),
         "window_ingest_and_score_per_s": round(size / all_s),
         "window_ms_per_article": round(1000 * all_s / size, 3),
+        # CPU of this process only (with --workers the scoring CPU is in the workers)
+        "window_cpu_ms_per_article": {
+            phase: round(1000 * clock.window_cpu[phase] / size, 3)
+            for phase in sorted(clock.window_cpu)
+            if phase != "generate"
+        },
         "totals_s": {k: round(v, 1) for k, v in clock.total.items()},
         "maxrss_mb": _maxrss_mb(),
     }
