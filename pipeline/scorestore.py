@@ -14,7 +14,7 @@ from sqlalchemy import Engine, and_, func, or_, select, true
 from sqlalchemy.engine import Connection
 
 from pipeline import schema, totals
-from pipeline.engine import WRITE_LOCK, insert_for, write
+from pipeline.engine import WRITE_LOCK, execute_rows, insert_for, write
 from pipeline.errors import StoreError
 from pipeline.records import Article, Score
 
@@ -123,7 +123,7 @@ def _save(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if missing:
         raise StoreError(f"cannot save scores for unknown article(s): {', '.join(missing[:5])}")
     history = insert_for(conn, schema.scores).on_conflict_do_nothing()
-    conn.execute(history, rows)
+    execute_rows(conn, history, rows)
     _upsert_current(conn, rows)
     after = totals.State(before.facts, {k: dict(v) for k, v in before.current.items()})
     for r in rows:
@@ -143,4 +143,4 @@ def _upsert_current(conn: Connection, rows: list[dict[str, Any]]) -> None:
         index_elements=[cs.c.article_id, cs.c.signal],
         set_={name: stmt.excluded[name] for name in changing},
     )
-    conn.execute(stmt, rows)
+    execute_rows(conn, stmt, rows)

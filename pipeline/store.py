@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from pipeline import db, runlog, schema, totals
-from pipeline.engine import WRITE_LOCK, insert_for, make_engine, safe_url, write
+from pipeline.engine import WRITE_LOCK, execute_rows, insert_for, make_engine, safe_url, write
 from pipeline.errors import StoreError
 from pipeline.records import Article, RawItem
 from pipeline.scorestore import articles_to_score, save_scores
@@ -213,7 +213,7 @@ def _insert_articles(conn: Connection, added: list[Article]) -> None:
         return
     t = schema.articles
     stmt = insert_for(conn, t).on_conflict_do_nothing(index_elements=[t.c.article_id])
-    conn.execute(stmt, [_article_row(a) for a in sorted(added, key=lambda a: a.article_id)])
+    execute_rows(conn, stmt, [_article_row(a) for a in sorted(added, key=lambda a: a.article_id)])
     totals.add_score_keys(conn, [a.article_id for a in added])
     facts = {
         a.article_id: totals.Facts(a.event_date, a.source, a.language, a.content_hash)
@@ -270,7 +270,7 @@ def _add_sources(conn: Connection, rows: list[dict[str, Any]]) -> None:
         stmt = insert_for(conn, t).on_conflict_do_nothing(
             index_elements=[t.c.article_id, t.c.source]
         )
-        conn.execute(stmt, [unique[k] for k in sorted(unique)])
+        execute_rows(conn, stmt, [unique[k] for k in sorted(unique)])
 
 
 def start_run(engine: Engine) -> int:

@@ -37,7 +37,7 @@ from sqlalchemy import Integer, and_, bindparam, case, cast, func, literal, sele
 from sqlalchemy.engine import Connection
 
 from pipeline import schema
-from pipeline.engine import insert_for
+from pipeline.engine import execute_rows, insert_for
 from pipeline.examples import RELEVANCE
 
 STEPS = schema.GRID_STEPS
@@ -260,7 +260,7 @@ def _upsert_daily(
         index_elements=[t.c.signal, t.c.day, t.c.source, t.c.language, t.c.relevance_bucket],
         set_={name: t.c[name] + stmt.excluded[name] for name in names},
     )
-    conn.execute(stmt, rows)
+    execute_rows(conn, stmt, rows)
 
 
 def _increment_versions(
@@ -365,7 +365,7 @@ def reset_score_keys(conn: Connection, keys: Mapping[str, str]) -> None:
         return
     k = schema.article_score_keys
     stmt = update(k).where(k.c.article_id == bindparam("aid")).values(score_key=bindparam("key"))
-    conn.execute(stmt, [{"aid": aid, "key": key} for aid, key in sorted(keys.items())])
+    execute_rows(conn, stmt, [{"aid": aid, "key": key} for aid, key in sorted(keys.items())])
 
 
 def add_score_keys(conn: Connection, article_ids: Iterable[str]) -> None:
@@ -373,6 +373,5 @@ def add_score_keys(conn: Connection, article_ids: Iterable[str]) -> None:
     rows = [{"article_id": aid, "score_key": ""} for aid in sorted(set(article_ids))]
     if rows:
         k = schema.article_score_keys
-        conn.execute(
-            insert_for(conn, k).on_conflict_do_nothing(index_elements=[k.c.article_id]), rows
-        )
+        stmt = insert_for(conn, k).on_conflict_do_nothing(index_elements=[k.c.article_id])
+        execute_rows(conn, stmt, rows)

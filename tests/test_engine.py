@@ -5,15 +5,30 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    event,
+    text,
+)
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, StatementError
 
 from pipeline import store
-from pipeline.engine import make_engine, safe_url, write
+from pipeline.engine import execute_rows, insert_for, make_engine, safe_url, write
 from pipeline.errors import StoreError
 
 
@@ -77,3 +92,90 @@ def test_passwords_never_reach_messages() -> None:
         "postgresql+psycopg://monitor:***@db:5432/x"
     )
     assert safe_url("sqlite:////tmp/a.db") == "sqlite:////tmp/a.db"
+
+
+_METADATA = MetaData()
+_SAMPLE = Table(
+    "sample",
+    _METADATA,
+    Column("key", String(8), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("day", Date),
+    Column("at", DateTime(timezone=True)),
+    Column("value", Float),
+    Column("flag", Boolean),
+    Column("count", Integer, nullable=False),
+    Column("note", String(20), nullable=False, default="from default"),
+)
+_AT = datetime(2026, 3, 1, 12, 30, 5, 123456, tzinfo=UTC)
+_ROWS = [
+    {
+        "key": "b",
+        "text": "¿Qué? \"x\" 'y'",
+        "day": date(2024, 1, 9),
+        "at": _AT,
+        "value": 0.25,
+        "flag": True,
+        "count": 1,
+        "note": "n",
+    },
+    {
+        "key": "a",
+        "text": "",
+        "day": None,
+        "at": None,
+        "value": None,
+        "flag": False,
+        "count": 2,
+        "note": "",
+    },
+]
+
+
+def _stored(conn: Connection) -> list[tuple[object, ...]]:
+    return list(conn.exec_driver_sql("SELECT * FROM sample ORDER BY key"))
+
+
+def _upsert(conn: Connection) -> Any:
+    stmt = insert_for(conn, _SAMPLE)
+    return stmt.on_conflict_do_update(
+        index_elements=[_SAMPLE.c.key],
+        set_={"count": _SAMPLE.c.count + stmt.excluded.count, "text": stmt.excluded.text},
+    )
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [_ROWS, [{k: v for k, v in r.items() if k != "note"} for r in _ROWS]],
+    ids=["every column", "a column left to its default"],
+)
+def test_execute_rows_stores_exactly_what_sqlalchemy_stores(
+    tmp_path: Path, rows: list[dict[str, Any]]
+) -> None:
+    stored, compiled = [], []
+    for name, run in (("shortcut", execute_rows), ("sqlalchemy", Connection.execute)):
+        engine = make_engine(f"sqlite:///{tmp_path / name}.db")
+        _METADATA.create_all(engine)
+
+        def seen(*args: Any, name: str = name) -> None:
+            if args[5]:  # executemany: was the statement compiled per call by SQLAlchemy?
+                compiled.append((name, args[4].compiled is not None))
+
+        event.listen(engine, "before_cursor_execute", seen)
+        with engine.begin() as conn:
+            run(conn, _upsert(conn), rows)
+            run(conn, _upsert(conn), rows)  # the conflict branch: counts add up
+            stored.append(_stored(conn))
+    assert stored[0] == stored[1]
+    shortcut = "note" in rows[0]  # a default left out: SQLAlchemy fills it, so no shortcut
+    assert compiled == [("shortcut", not shortcut)] * 2 + [("sqlalchemy", True)] * 2
+    assert [r[6] for r in stored[0]] == [4, 2]  # "a" then "b", each counted twice
+    assert "2026-03-01 12:30:05.123456" in stored[0][1]
+
+
+def test_execute_rows_refuses_rows_of_different_shapes_like_sqlalchemy(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'shapes.db'}")
+    _METADATA.create_all(engine)
+    mixed = [_ROWS[0], {k: v for k, v in _ROWS[1].items() if k != "value"}]
+    with engine.begin() as conn, pytest.raises(StatementError):
+        execute_rows(conn, insert_for(conn, _SAMPLE), mixed)
