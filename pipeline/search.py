@@ -209,14 +209,22 @@ _fts = table(FTS_TABLE, column("rowid"))
 
 @compiles(_Match, "sqlite")
 def _compile_sqlite(element: _Match, compiler: SQLCompiler, **kw: Any) -> str:
-    """FTS5 rowids -> stable ids -> article ids (the FTS5 table stores no text of its own)."""
+    """Leading: FTS5 rowids -> stable ids -> article ids, each hit looked up by article_id.
+
+    Filtering (``lookup`` off): the article's own stable id among the hits' rowids. SQLite builds
+    a temporary index of the subquery once; of the bare FTS5 rowids (integers) that is about four
+    times cheaper than of the hits' article ids, which took a lookup in the id table and a string
+    key per hit (0.95 s against 0.22 s for 300,000 hits filtering 10,000 articles). Each article
+    checked then costs one lookup in the id table's unique index.
+    """
     query: BindParameter[str] = bindparam("fts_query", element.fts, unique=True)
+    if not element.lookup:
+        own = select(_ids.c.search_id).where(_ids.c.article_id == element.articles.c.article_id)
+        rowids = select(_fts.c.rowid).where(_fts_column().op("MATCH")(query))
+        return compiler.process(own.scalar_subquery().in_(rowids), **kw)
     hits = select(_ids.c.article_id).select_from(_fts.join(_ids, _ids.c.search_id == _fts.c.rowid))
     hits = hits.where(_fts_column().op("MATCH")(query))
-    article_id: ColumnElement[Any] = element.articles.c.article_id
-    if not element.lookup:  # unary + keeps SQLite from looking the hits up by article_id
-        article_id = literal_column(f"+{element.articles.name}.article_id")
-    return compiler.process(article_id.in_(hits), **kw)
+    return compiler.process(element.articles.c.article_id.in_(hits), **kw)
 
 
 @compiles(_Match, "postgresql")

@@ -292,8 +292,11 @@ def test_broad_searches_walk_the_date_index_on_sqlite(tmp_path: Path) -> None:
         conditions = search.newest_first(engine, [clause], limit)
         return str(select(schema.articles.c.article_id).where(*conditions).compile(engine))
 
-    assert "+articles.article_id IN" in sql("the", 1)  # 5 of 10 articles: walk newest first
-    assert "+articles" not in sql("glyphosate", 1) and "+articles" not in sql("the", 1000)
+    walk = "IN (SELECT article_search.rowid"  # the article's own id among the hits' rowids
+    lead = "articles.article_id IN (SELECT article_search_ids.article_id"
+    assert walk in sql("the", 1) and lead not in sql("the", 1)  # 5 of 10: walk newest first
+    for narrow in (sql("glyphosate", 1), sql("the", 1000)):
+        assert lead in narrow and walk not in narrow
     dates = {a.article_id: a.event_date for a in _articles()}
     for limit in (1, 2, 1000):
         for query in QUERIES:
