@@ -22,7 +22,7 @@ from sqlalchemy.sql.selectable import NamedFromClause
 
 from pipeline import schema, search, totals
 from pipeline.examples import RELEVANCE
-from pipeline.queries import ArticleFilter, count_articles, where_article, where_totals
+from pipeline.queries import ArticleFilter, count_articles, searched, where_article, where_totals
 
 a, cs = schema.articles, schema.current_scores
 BASE_COLUMNS = ["id", "title", "source", "language", "event_date", "page_date", "url"]
@@ -268,7 +268,7 @@ def share_counts(
     gate = totals.threshold_bucket(flt.relevance_threshold)
     step = totals.threshold_bucket(threshold)
     if gate is None or step is None or search.has_words(flt.search):
-        stmt = _share_from_articles(kinds, flt, threshold)
+        stmt = _share_from_articles(kinds, flt, threshold, engine)
     else:
         stmt = _share_from_totals(kinds, flt, gate, step)
     return _frame(engine, stmt, ["day", "source", "articles", *kinds])
@@ -296,7 +296,7 @@ def _share_from_totals(
 
 
 def _share_from_articles(
-    kinds: Mapping[str, str], flt: ArticleFilter, threshold: float
+    kinds: Mapping[str, str], flt: ArticleFilter, threshold: float, engine: Engine | None = None
 ) -> Select[Any]:
     names = [*kinds, RELEVANCE]
     art = search.lookup(a, "a")
@@ -311,7 +311,7 @@ def _share_from_articles(
     ]
     return (
         stmt.add_columns(func.count().label("articles"), *counts)
-        .where(*where_article(flt, art))
+        .where(*searched(engine, flt, art))
         .group_by(art.c.event_date, art.c.source)
         .order_by(art.c.event_date, art.c.source)
     )

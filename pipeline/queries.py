@@ -124,7 +124,7 @@ def _daily_from_articles(
     if not names:
         return pd.DataFrame([], columns=columns)
     with engine.connect() as conn:
-        rows = conn.execute(_daily_per_article(names, flt)).all()
+        rows = conn.execute(_daily_per_article(names, flt, engine)).all()
     order = sorted(range(len(names)), key=names.__getitem__)
     found = [
         (row[0], names[i], row[1 + 2 * i], row[2 + 2 * i])
@@ -135,8 +135,11 @@ def _daily_from_articles(
     return pd.DataFrame(found, columns=columns)
 
 
-def _daily_per_article(names: Sequence[str], flt: ArticleFilter) -> Select[Any]:
-    """Per event day: ``n_i, total_i`` per signal over the relevant articles passing ``flt``."""
+def _daily_per_article(
+    names: Sequence[str], flt: ArticleFilter, engine: Engine | None = None
+) -> Select[Any]:
+    """Per event day: ``n_i, total_i`` per signal over the relevant articles passing ``flt``
+    (given the engine, a search leads the read only when it is the narrower condition)."""
     art = search.lookup(a, "a")  # see lookup(): every hit or every article, never the wide rows
     scores = {name: search.lookup(cs, f"s_{i}") for i, name in enumerate([*names, RELEVANCE])}
     relevance = scores[RELEVANCE].c.value
@@ -149,8 +152,20 @@ def _daily_per_article(names: Sequence[str], flt: ArticleFilter) -> Select[Any]:
     for name, alias in scores.items():
         on = and_(alias.c.article_id == art.c.article_id, alias.c.signal == name)
         stmt = stmt.outerjoin(alias, on)
-    stmt = stmt.where(*where_article(flt, art))
-    return stmt.group_by(art.c.event_date).order_by(art.c.event_date)
+    return (
+        stmt.where(*searched(engine, flt, art))
+        .group_by(art.c.event_date)
+        .order_by(art.c.event_date)
+    )
+
+
+def searched(engine: Engine | None, flt: ArticleFilter, art: NamedFromClause) -> list[Any]:
+    """``where_article(flt, art)`` for a read summing every match: with an engine and a search,
+    adapted by ``search.lead_if_fewer`` to how many articles the other conditions keep."""
+    conditions = where_article(flt, art)
+    if engine is None or not search.has_words(flt.search):
+        return conditions
+    return search.lead_if_fewer(engine, conditions, count_articles(engine, flt))
 
 
 def _daily_detailed(signals: Sequence[str], flt: ArticleFilter) -> Select[Any]:

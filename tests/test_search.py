@@ -283,6 +283,35 @@ def test_mentions_use_phrases_of_words(store_url: str) -> None:
     assert "s009" not in _mentioned(["u.s."], dialect)
 
 
+def test_searched_sums_start_from_the_hits_only_when_they_are_fewer(tmp_path: Path) -> None:
+    engine = _filled(f"sqlite:///{tmp_path / 'sums.db'}")
+    clause = search.matches("the")
+    assert clause is not None
+    hits = search.hit_counts(engine, [clause])[0]
+    assert 0 < hits < len(_articles())
+
+    def sql(candidates: int) -> str:
+        conditions = search.lead_if_fewer(engine, [clause], candidates)
+        return str(select(schema.articles.c.article_id).where(*conditions).compile(engine))
+
+    assert "IN (SELECT article_search.rowid" in sql(hits)  # as many candidates as hits: filter
+    assert "articles.article_id IN (SELECT article_search_ids.article_id" in sql(hits + 1)
+    days = sorted({a.event_date for a in _articles()})
+    for first in (days[0], days[-1]):  # the whole store (hits lead), the last day (filter)
+        flt = queries.ArticleFilter(first, days[-1], search="the")
+        assert (queries.count_articles(engine, flt) < hits) == (first == days[-1])
+        expected = queries._frame(
+            engine, queries._daily_detailed(SIGNALS, flt), ["day", "signal", "n", "total"]
+        )
+        got = queries.daily_signal_stats(engine, SIGNALS, flt)
+        assert got.to_dict("records") == expected.to_dict("records")
+        shares = insights.share_counts(engine, dict.fromkeys(SIGNALS, "risk"), flt, 0.3)
+        reference = insights._share_from_articles(dict.fromkeys(SIGNALS, "risk"), flt, 0.3)
+        assert shares.equals(
+            queries._frame(engine, reference, ["day", "source", "articles", *SIGNALS])
+        )
+
+
 def test_broad_searches_walk_the_date_index_on_sqlite(tmp_path: Path) -> None:
     engine = _filled(f"sqlite:///{tmp_path / 'walk.db'}")
 
@@ -503,8 +532,12 @@ def test_searched_aggregates_read_only_the_lookup_indexes_on_sqlite(tmp_path: Pa
         for sql, params in reads:
             plan = [str(r[3]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
             steps = "\n".join(plan)
-            assert f"SEARCH a USING COVERING INDEX {schema.ARTICLES_LOOKUP} (article_id=?" in steps
-            assert "sqlite_autoindex" not in steps, steps  # never the wide rows
+            # from the hits (SEARCH by article_id) or, fewer candidates than hits, the index walk
+            lead = f"SEARCH a USING COVERING INDEX {schema.ARTICLES_LOOKUP} (article_id=?"
+            walk = f"SCAN a USING COVERING INDEX {schema.ARTICLES_LOOKUP}\n"
+            assert lead in steps or walk in f"{steps}\n", steps
+            for table_name in ("articles", "current_scores"):  # never the wide rows
+                assert f"sqlite_autoindex_{table_name}_" not in steps, steps
             lookups = [step for step in plan if step.startswith("SEARCH s_")]
             wanted = f"USING COVERING INDEX {schema.SCORES_LOOKUP} (article_id=? AND signal=?)"
             assert all(wanted in step for step in lookups), steps
