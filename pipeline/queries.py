@@ -165,7 +165,7 @@ def searched(engine: Engine | None, flt: ArticleFilter, art: NamedFromClause) ->
     conditions = where_article(flt, art)
     if engine is None or not search.has_words(flt.search):
         return conditions
-    return search.lead_if_fewer(engine, conditions, count_articles(engine, flt))
+    return search.lead_if_fewer(engine, conditions, lambda: count_articles(engine, flt))
 
 
 def _daily_detailed(signals: Sequence[str], flt: ArticleFilter) -> Select[Any]:

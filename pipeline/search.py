@@ -22,7 +22,7 @@ See docs/storage.md ("Full-text search") for the index, its cost and the Postgre
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -171,11 +171,12 @@ def newest_first(
 
 
 def lead_if_fewer(
-    engine: Engine, clauses: Sequence[ColumnElement[bool]], candidates: int
+    engine: Engine, clauses: Sequence[ColumnElement[bool]], candidates: Callable[[], int]
 ) -> list[ColumnElement[bool]]:
     """Adapt the index conditions of a read over every match (the searched overview and share).
 
-    ``candidates`` is how many articles the other conditions keep (dates, sources, languages).
+    ``candidates()`` counts the articles the other conditions keep (dates, sources, languages);
+    it is only called on SQLite, when there is a search.
     Starting from the hits looks each one up by article_id (about 4 us a hit); otherwise SQLite
     reads the candidates and checks each one's full-text id among the hits (about 2 us). So on
     SQLite the narrowest search leads only when it matches fewer articles than the candidates:
@@ -187,7 +188,7 @@ def lead_if_fewer(
         return list(clauses)
     hits = hit_counts(engine, found)
     narrowest = min(range(len(found)), key=hits.__getitem__)
-    return filters_only(clauses, found[narrowest] if hits[narrowest] < candidates else None)
+    return filters_only(clauses, found[narrowest] if hits[narrowest] < candidates() else None)
 
 
 def filters_only(

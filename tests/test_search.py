@@ -291,7 +291,7 @@ def test_searched_sums_start_from_the_hits_only_when_they_are_fewer(tmp_path: Pa
     assert 0 < hits < len(_articles())
 
     def sql(candidates: int) -> str:
-        conditions = search.lead_if_fewer(engine, [clause], candidates)
+        conditions = search.lead_if_fewer(engine, [clause], lambda: candidates)
         return str(select(schema.articles.c.article_id).where(*conditions).compile(engine))
 
     assert "IN (SELECT article_search.rowid" in sql(hits)  # as many candidates as hits: filter
