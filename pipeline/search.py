@@ -159,15 +159,13 @@ def newest_first(
     narrowest condition leads only while ``hits**2 <= limit * articles``; otherwise none does
     and they filter the walk. PostgreSQL chooses between the two from its own statistics.
     """
-    found = [c for c in clauses if isinstance(c, _Match)]
-    if engine.dialect.name != "sqlite" or not found:
-        return list(clauses)
-    with engine.connect() as conn:
-        size = conn.execute(select(func.max(_ids.c.search_id))).scalar() or 0
-    hits = hit_counts(engine, found)
-    narrowest = min(range(len(found)), key=hits.__getitem__)
-    lead = found[narrowest] if hits[narrowest] ** 2 <= limit * size else None
-    return filters_only(clauses, lead)
+
+    def leads(hits: int) -> bool:
+        with engine.connect() as conn:
+            size = conn.execute(select(func.max(_ids.c.search_id))).scalar() or 0
+        return hits**2 <= limit * size
+
+    return _narrowest_leads_if(engine, clauses, leads)
 
 
 def lead_if_fewer(
@@ -183,12 +181,20 @@ def lead_if_fewer(
     90 days of a million articles (83,000) with a search matching 300,000 took 1.3 s leading
     and 0.55 s filtering; over the whole store the hits lead, as before (docs/benchmarks.md).
     """
+    return _narrowest_leads_if(engine, clauses, lambda hits: hits < candidates())
+
+
+def _narrowest_leads_if(
+    engine: Engine, clauses: Sequence[ColumnElement[bool]], leads: Callable[[int], bool]
+) -> list[ColumnElement[bool]]:
+    """On SQLite with a search: the narrowest full-text condition leads when ``leads(its hit
+    count)``; every other one (all of them, otherwise) only filters. Elsewhere: unchanged."""
     found = [c for c in clauses if isinstance(c, _Match)]
     if engine.dialect.name != "sqlite" or not found:
         return list(clauses)
     hits = hit_counts(engine, found)
     narrowest = min(range(len(found)), key=hits.__getitem__)
-    return filters_only(clauses, found[narrowest] if hits[narrowest] < candidates() else None)
+    return filters_only(clauses, found[narrowest] if leads(hits[narrowest]) else None)
 
 
 def filters_only(
