@@ -99,7 +99,7 @@ def comparison_main(
     args = parser.parse_args()
     engine = open_store(f"sqlite:///{args.db}", create=False)
     if args.one:
-        print(f"{wall_cpu_ms(partial(read, engine, *args.one))[0]:.1f}")  # noqa: T201
+        print(f"{wall_ms(partial(read, engine, *args.one)):.1f}")  # noqa: T201
         return
     shown = None
     if note is not None:

@@ -164,13 +164,9 @@ def execute_rows(conn: Connection, stmt: Any, rows: Sequence[Mapping[str, Any]])
     if order is None or not set(order) <= known or any(r.keys() != known for r in rows):
         conn.execute(stmt, list(rows))
         return
-    processors = []
-    for name in order:
-        impl = compiled.binds[name].type.dialect_impl(conn.dialect)
-        processors.append((name, impl.bind_processor(conn.dialect)))
-    plain = [name for name, process in processors if process is None]
-    if len(plain) == len(processors):
-        params = [tuple(row[name] for name in order) for row in rows]
-    else:
-        params = [tuple(row[n] if p is None else p(row[n]) for n, p in processors) for row in rows]
+    processors = [
+        (name, compiled.binds[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
+        for name in order
+    ]
+    params = [tuple(row[n] if p is None else p(row[n]) for n, p in processors) for row in rows]
     conn.exec_driver_sql(compiled.string, params)
