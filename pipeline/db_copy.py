@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import DateTime, Engine, Table, func, select, text, tuple_
 from sqlalchemy.engine import Connection
 
-from pipeline import db, schema, totals
+from pipeline import db, schema, search, totals
 from pipeline.engine import MIGRATION_LOCK, WRITE_LOCK, insert_for, make_engine, safe_url, write
 from pipeline.errors import StoreError
 
@@ -131,6 +131,7 @@ def _insert(conn: Connection, *, plan: _Plan, rows: list[dict[str, Any]]) -> Non
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=target)
     conn.execute(stmt, values)
+    search.flush_pending(conn)
 
 
 def _utc(row: dict[str, Any], stamps: list[str]) -> dict[str, Any]:

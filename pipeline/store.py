@@ -24,7 +24,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from pipeline import db, runlog, schema, totals
+from pipeline import db, runlog, schema, search, totals
 from pipeline.engine import WRITE_LOCK, execute_rows, insert_for, make_engine, safe_url, write
 from pipeline.errors import StoreError
 from pipeline.records import Article, RawItem
@@ -214,6 +214,7 @@ def _insert_articles(conn: Connection, added: list[Article]) -> None:
     t = schema.articles
     stmt = insert_for(conn, t).on_conflict_do_nothing(index_elements=[t.c.article_id])
     execute_rows(conn, stmt, [_article_row(a) for a in sorted(added, key=lambda a: a.article_id)])
+    search.flush_pending(conn)
     totals.add_score_keys(conn, [a.article_id for a in added])
     facts = {
         a.article_id: totals.Facts(a.event_date, a.source, a.language, a.content_hash)

@@ -592,7 +592,36 @@ def _assert_index_consistent(engine: Engine) -> None:
                 "LEFT JOIN articles a ON a.article_id = i.article_id WHERE a.article_id IS NULL"
             )
         ).scalar_one()
-    assert ids == articles and orphans == 0
+        pending = conn.execute(text(f"SELECT count(*) FROM {search.PENDING_TABLE}")).scalar_one()
+    assert ids == articles and orphans == 0 and pending == 0
+
+
+def test_inserts_are_indexed_by_one_flush_and_edits_before_it_are_safe_on_sqlite(
+    tmp_path: Path,
+) -> None:
+    """Migration 0012: the insert trigger only lists new articles; ``flush_pending`` indexes
+    them from what the rows hold by then, and edits or deletes in between touch no index entry
+    (a contentless index told to delete words it never held would be corrupt)."""
+    engine = _filled(f"sqlite:///{tmp_path / 'pending.db'}")
+    quinoa = _article("p001", "Quinoa exports", "Quinoa growers report a good year.", "W", "en", 4)
+    spray = _article("p002", "Glyphosate trial", "Glyphosate spraying trial.", "W", "en", 5)
+    with engine.begin() as conn:
+        conn.execute(insert(schema.articles), [store._article_row(a) for a in (quinoa, spray)])
+        listed = f"SELECT count(*) FROM {search.PENDING_TABLE}"
+        assert conn.execute(text(listed)).scalar_one() == 2
+        conn.execute(
+            text("UPDATE articles SET text = 'Sanctions talk instead.' WHERE article_id = 'p002'")
+        )
+        conn.execute(text("DELETE FROM articles WHERE article_id = 'p001'"))
+        assert conn.execute(text(listed)).scalar_one() == 1
+        search.flush_pending(conn)
+    assert _ids(engine, "quinoa") == set()
+    assert _ids(engine, "spraying") == set()
+    assert _ids(engine, "glyphosate") == {"p002"}  # the title kept it
+    assert _ids(engine, "sanctions talk") == {"p002"}
+    store.upsert_articles(engine, [replace(spray, content_hash="edited")])  # back, after flush
+    assert _ids(engine, "sanctions talk") == set() and _ids(engine, "spraying") == {"p002"}
+    _assert_index_consistent(engine)
 
 
 def test_index_survives_deletes_and_vacuum_on_sqlite(tmp_path: Path) -> None:
@@ -621,6 +650,17 @@ def test_index_survives_deletes_and_vacuum_on_sqlite(tmp_path: Path) -> None:
     assert _ids(engine, "glyphosate") == {left[0].article_id}
     assert _ids(engine, "descertificacion") == set()
     _assert_index_consistent(engine)
+
+
+def test_copy_into_sqlite_indexes_every_article(tmp_path: Path) -> None:
+    source = f"sqlite:///{tmp_path / 'source.db'}"
+    _filled(source).dispose()
+    target_url = f"sqlite:///{tmp_path / 'target.db'}"
+    db_copy.copy_store(source, target_url, batch=3)
+    target = store.open_store(target_url)
+    for query in QUERIES:
+        assert _ids(target, query) == _expected(query, "sqlite"), query
+    _assert_index_consistent(target)
 
 
 @pytest.mark.postgres

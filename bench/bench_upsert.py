@@ -1,0 +1,64 @@
+"""The article write on its own: CPU per article of ``store.upsert_articles`` into a new store.
+
+Normalising and generating are done before the clock starts, and no scores are saved, so the
+figure is what storing new articles costs: the row, its lookup indexes, the full-text index
+(SQLite: the FTS5 table, migration 0012), the score-key and volume rows. Batches of ``--batch``
+articles, one transaction each, as ``pipeline.run`` writes them. Prints one JSON line per round
+(the process's CPU time and the wall time per article); run it from two checkouts alternately to
+compare revisions, since other jobs on a shared machine move single runs by 10-20 %.
+
+Usage:
+    .venv/bin/python -m bench.bench_upsert --db /tmp/bench/upsert.db --n 30000 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from itertools import islice
+from pathlib import Path
+
+from bench.generate_articles import generate_items
+from pipeline import store
+from pipeline.normalise import normalise_item
+from pipeline.records import Article
+
+
+def _articles(n: int) -> list[Article]:
+    now = store.now_utc()
+    return [normalise_item(item, now) for item in islice(generate_items(n), n)]
+
+
+def one_round(db: Path, articles: list[Article], batch: int) -> dict[str, float]:
+    """Write ``articles`` into a new store at ``db``; return the cost per article."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    engine = store.open_store(f"sqlite:///{db}")
+    cpu, wall = time.process_time(), time.perf_counter()
+    for start in range(0, len(articles), batch):
+        store.upsert_articles(engine, articles[start : start + batch])
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    engine.dispose()
+    n = len(articles)
+    return {
+        "cpu_ms_per_article": round(1000 * cpu / n, 3),
+        "wall_ms_per_article": round(1000 * wall / n, 3),
+    }
+
+
+def main() -> None:
+    """Print the cost of each round as a JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", type=Path, required=True, help="SQLite file to (re)create")
+    parser.add_argument("--n", type=int, default=30_000, help="articles per round")
+    parser.add_argument("--batch", type=int, default=1000, help="articles per transaction")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    articles = _articles(args.n)
+    for _ in range(args.rounds):
+        print(json.dumps({"n": args.n, **one_round(args.db, articles, args.batch)}), flush=True)  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
