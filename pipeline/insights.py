@@ -22,7 +22,14 @@ from sqlalchemy.sql.selectable import NamedFromClause
 
 from pipeline import schema, search, totals
 from pipeline.examples import RELEVANCE
-from pipeline.queries import ArticleFilter, count_articles, searched, where_article, where_totals
+from pipeline.queries import (
+    ArticleFilter,
+    count_articles,
+    searched,
+    summed_rows,
+    where_article,
+    where_totals,
+)
 
 a, cs = schema.articles, schema.current_scores
 BASE_COLUMNS = ["id", "title", "source", "language", "event_date", "page_date", "url"]
@@ -267,11 +274,11 @@ def share_counts(
     """
     gate = totals.threshold_bucket(flt.relevance_threshold)
     step = totals.threshold_bucket(threshold)
+    columns = ["day", "source", "articles", *kinds]
     if gate is None or step is None or search.has_words(flt.search):
-        stmt = _share_from_articles(kinds, flt, threshold, engine)
-    else:
-        stmt = _share_from_totals(kinds, flt, gate, step)
-    return _frame(engine, stmt, ["day", "source", "articles", *kinds])
+        rows = summed_rows(engine, _share_from_articles(kinds, flt, threshold, engine), keys=2)
+        return pd.DataFrame(rows, columns=columns)
+    return _frame(engine, _share_from_totals(kinds, flt, gate, step), columns)
 
 
 def _share_from_totals(

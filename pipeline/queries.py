@@ -11,8 +11,10 @@ itself. See docs/storage.md.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -123,8 +125,7 @@ def _daily_from_articles(
     columns = ["day", "signal", "n", "total"]
     if not names:
         return pd.DataFrame([], columns=columns)
-    with engine.connect() as conn:
-        rows = conn.execute(_daily_per_article(names, flt, engine)).all()
+    rows = summed_rows(engine, _daily_per_article(names, flt, engine), keys=1)
     order = sorted(range(len(names)), key=names.__getitem__)
     found = [
         (row[0], names[i], row[1 + 2 * i], row[2 + 2 * i])
@@ -157,6 +158,36 @@ def _daily_per_article(
         .group_by(art.c.event_date)
         .order_by(art.c.event_date)
     )
+
+
+def summed_rows(engine: Engine, stmt: Select[Any], keys: int) -> list[tuple[Any, ...]]:
+    """The rows of a read that sums per group (the first ``keys`` columns, also its order).
+
+    A search leading over many hits on SQLite is read in slices at once (``search.slices``),
+    one connection and thread each (the driver lets go of the GIL while SQLite works), and the
+    slices' counts and sums are added per group: a sum of NULLs stays NULL, as in SQL.
+    """
+    parts = search.slices(engine, stmt)
+    if len(parts) == 1:
+        return [tuple(r) for r in _rows(engine, stmt, parts[0])]
+    with ThreadPoolExecutor(len(parts), thread_name_prefix="search-slice") as pool:
+        sliced = list(pool.map(partial(_rows, engine, stmt), parts))
+    added: dict[tuple[Any, ...], list[Any]] = {}
+    for row in (r for rows in sliced for r in rows):
+        key, values = tuple(row[:keys]), list(row[keys:])
+        if key not in added:
+            added[key] = values
+            continue
+        total = added[key]
+        for i, value in enumerate(values):
+            if value is not None:
+                total[i] = value if total[i] is None else total[i] + value
+    return [(*key, *added[key]) for key in sorted(added)]
+
+
+def _rows(engine: Engine, stmt: Select[Any], params: dict[str, int]) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(stmt, params).all())
 
 
 def searched(engine: Engine | None, flt: ArticleFilter, art: NamedFromClause) -> list[Any]:

@@ -21,6 +21,7 @@ See docs/storage.md ("Full-text search") for the index, its cost and the Postgre
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -38,7 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import ColumnElement, Select, visitors
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import Alias, NamedFromClause
@@ -52,6 +53,11 @@ PG_INDEX = "ix_articles_search"  # PostgreSQL: GIN index on PG_COLUMN
 PG_COLUMN = "search_document"  # PostgreSQL: articles column stored as DOCUMENT_SQL (0011)
 # What the index objects are called, for tools comparing the database with ``schema.metadata``.
 SEARCH_OBJECTS = frozenset({FTS_TABLE, IDS_TABLE, PENDING_TABLE, PG_INDEX})
+# A sum over at least this many leading hits on SQLite is read in PARTS slices of the full-text
+# ids at once, one connection each (``slices``): below it a read takes under about 0.2 s.
+SLICED_HITS = 50_000
+PARTS = min(os.cpu_count() or 1, 4)
+_FROM, _TO = "search_from", "search_to"  # bind names of a slice's full-text id range
 
 # PostgreSQL's parser keeps "u.s", "www.state.gov", "3.5" or "e-mail" as one token, and in a
 # C-locale database treats every non-ASCII character as a letter ("¿qué", "“petro”"). Turning
@@ -159,11 +165,13 @@ class _Match(ColumnElement[bool]):
         tsquery: str,
         lookup: bool = True,
         articles: NamedFromClause = schema.articles,
+        sliced: bool = False,
     ) -> None:
         self.fts = fts
         self.tsquery = tsquery
         self.lookup = lookup  # SQLite: may the planner start from the hits (see newest_first)
         self.articles = articles  # the articles table, or an alias of it (see lookup())
+        self.sliced = sliced  # SQLite, leading: hits limited to a range of ids (see slices)
 
     @property
     def _from_objects(self) -> list[Any]:
@@ -204,33 +212,58 @@ def lead_if_fewer(
     90 days of a million articles (83,000) with a search matching 300,000 took 1.3 s leading
     and 0.55 s filtering; over the whole store the hits lead, as before (docs/benchmarks.md).
     """
-    return _narrowest_leads_if(engine, clauses, lambda hits: hits < candidates())
+    return _narrowest_leads_if(engine, clauses, lambda hits: hits < candidates(), sliceable=True)
 
 
 def _narrowest_leads_if(
-    engine: Engine, clauses: Sequence[ColumnElement[bool]], leads: Callable[[int], bool]
+    engine: Engine,
+    clauses: Sequence[ColumnElement[bool]],
+    leads: Callable[[int], bool],
+    sliceable: bool = False,
 ) -> list[ColumnElement[bool]]:
     """On SQLite with a search: the narrowest full-text condition leads when ``leads(its hit
-    count)``; every other one (all of them, otherwise) only filters. Elsewhere: unchanged."""
+    count)``; every other one (all of them, otherwise) only filters. Elsewhere: unchanged.
+    With ``sliceable`` (a read that sums), a lead of SLICED_HITS or more can be read in slices."""
     found = [c for c in clauses if isinstance(c, _Match)]
     if engine.dialect.name != "sqlite" or not found:
         return list(clauses)
     hits = hit_counts(engine, found)
     narrowest = min(range(len(found)), key=hits.__getitem__)
-    return filters_only(clauses, found[narrowest] if leads(hits[narrowest]) else None)
+    if not leads(hits[narrowest]):
+        return filters_only(clauses)
+    sliced = sliceable and PARTS > 1 and hits[narrowest] >= SLICED_HITS
+    return filters_only(clauses, found[narrowest], sliced=sliced)
 
 
 def filters_only(
-    clauses: Sequence[ColumnElement[bool]], lead: ColumnElement[bool] | None = None
+    clauses: Sequence[ColumnElement[bool]],
+    lead: ColumnElement[bool] | None = None,
+    *,
+    sliced: bool = False,
 ) -> list[ColumnElement[bool]]:
     """The conditions with every full-text match but ``lead`` kept from leading the read on
     SQLite: it then filters the rows another index walks instead of looking its hits up."""
     return [
-        _Match(c.fts, c.tsquery, lookup=c is lead, articles=c.articles)
+        _Match(c.fts, c.tsquery, lookup=c is lead, articles=c.articles, sliced=c is lead and sliced)
         if isinstance(c, _Match)
         else c
         for c in clauses
     ]
+
+
+def slices(engine: Engine, stmt: Select[Any]) -> list[dict[str, int]]:
+    """Parameters splitting a read that sums over many hits into PARTS reads of a range of
+    full-text ids each, or ``[{}]`` (one read) when ``stmt`` has no sliced search.
+
+    SQLite reads one statement on one core; the hits of one slice are looked up while another
+    connection looks up the next slice's, and the sums of the slices add up to the whole.
+    """
+    if not any(isinstance(e, _Match) and e.sliced for e in visitors.iterate(stmt)):
+        return [{}]
+    with engine.connect() as conn:
+        top = int(conn.execute(select(func.max(_ids.c.search_id))).scalar() or 0) + 1
+    bounds = [top * i // PARTS for i in range(PARTS + 1)]
+    return [{_FROM: lo, _TO: hi} for lo, hi in zip(bounds, bounds[1:], strict=False)]
 
 
 def hit_counts(engine: Engine, clauses: Sequence[ColumnElement[bool]]) -> list[int]:
@@ -274,6 +307,8 @@ def _compile_sqlite(element: _Match, compiler: SQLCompiler, **kw: Any) -> str:
         return compiler.process(own.scalar_subquery().in_(rowids), **kw)
     hits = select(_ids.c.article_id).select_from(_fts.join(_ids, _ids.c.search_id == _fts.c.rowid))
     hits = hits.where(_fts_column().op("MATCH")(query))
+    if element.sliced:  # every id unless ``slices`` binds a range; FTS5 applies it as it reads
+        hits = hits.where(_fts.c.rowid >= bindparam(_FROM, 0), _fts.c.rowid < bindparam(_TO, 2**62))
     return compiler.process(element.articles.c.article_id.in_(hits), **kw)
 
 

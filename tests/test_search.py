@@ -513,6 +513,54 @@ def test_searched_aggregates_match_python_and_the_plain_join(
     assert list(daily["day"]) == sorted(daily["day"])
 
 
+@pytest.mark.parametrize(
+    "flt", [f for f in SEARCHED_FILTERS if search.has_words(f.search)], ids=repr
+)
+def test_broad_searched_sums_read_in_slices_add_up_to_the_whole_on_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flt: queries.ArticleFilter
+) -> None:
+    engine, articles, scores = _filled_with_extra(f"sqlite:///{tmp_path / 'slices.db'}")
+    kept = _passing(flt, articles, "sqlite")
+    ranges: list[tuple[int, int]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def remember(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if "article_search.rowid >=" in statement:
+            ranges.append((params[-2], params[-1]))  # the slice's bounds, bound last
+
+    def read(parts: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        monkeypatch.setattr(search, "PARTS", parts)
+        ranges.clear()
+        return (
+            queries.daily_signal_stats(engine, SIGNALS, flt),
+            insights.share_counts(engine, KINDS, flt, 0.5),
+        )
+
+    monkeypatch.setattr(search, "SLICED_HITS", 1)
+    whole_daily, whole_share = read(1)
+    assert ranges == []
+    daily, share = read(3)
+    leading = (
+        queries.count_articles(engine, replace(flt, search=""))
+        > search.hit_counts(engine, [search.matches(flt.search)])[0]
+    )
+    if leading and kept:
+        with engine.connect() as conn:
+            top = conn.execute(text("SELECT max(search_id) FROM article_search_ids")).scalar_one()
+        slices = sorted(set(ranges))
+        assert len(slices) == 3 and len(ranges) == 6  # overview and share, three slices each
+        assert slices[0][0] == 0 and slices[-1][1] == top + 1
+        assert all(a[1] == b[0] for a, b in zip(slices, slices[1:], strict=False))
+    else:
+        assert ranges == []  # the search does not lead: one read over the candidates
+    assert _daily_got(daily) == _daily_in_python(flt, kept, scores, SIGNALS)
+    assert daily.dtypes.tolist() == whole_daily.dtypes.tolist()
+    key = ["day", "signal", "n"]
+    assert daily[key].values.tolist() == whole_daily[key].values.tolist()
+    assert daily["total"].round(9).tolist() == whole_daily["total"].round(9).tolist()
+    assert share.values.tolist() == whole_share.values.tolist()
+
+
 def test_searched_aggregates_read_only_the_lookup_indexes_on_sqlite(tmp_path: Path) -> None:
     engine = _filled(f"sqlite:///{tmp_path / 'plan.db'}")
     flt = queries.ArticleFilter(search="certif", sources=("Wire",), start=date(2025, 9, 2))
