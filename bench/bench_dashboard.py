@@ -13,6 +13,7 @@
 
 Usage (fill the store first with ``python -m bench.fill_store --db DB --n 1000000``):
     .venv/bin/python -m bench.bench_dashboard --db /tmp/bench1m/policy_risk.db
+    .venv/bin/python -m bench.bench_dashboard --db DB --filters-only --search certif --search coca
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def _timed(at: Any, change: Callable[[Any], Any]) -> float:
     return elapsed
 
 
-def time_filter_changes(config: Path) -> dict[str, float]:
+def time_filter_changes(config: Path, searches: list[str]) -> dict[str, float]:
     """Seconds of script run per filter change, after one warm-up run."""
     from streamlit.testing.v1 import AppTest
 
@@ -138,11 +139,15 @@ def time_filter_changes(config: Path) -> dict[str, float]:
     }
     for name, change in changes.items():
         results[name] = _timed(at, change)
-    fresh = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600)
-    fresh.run()
-    results["search, whole store (queries.py)"] = _timed(
-        fresh, lambda a: a.sidebar.text_input(key="search").input("cartel")
-    )
+    for word in searches:
+        fresh = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600)
+        fresh.run()
+        results[f"search {word!r}, whole store"] = _timed(
+            fresh, lambda a, w=word: a.sidebar.text_input(key="search").input(w)
+        )
+        results[f"search {word!r}, whole store: measure EPU share"] = _timed(
+            fresh, lambda a: a.radio(key="measure").set_value("Share of articles (EPU-style)")
+        )
     return results
 
 
@@ -152,14 +157,27 @@ def main() -> None:
     parser.add_argument("--db", type=Path, required=True, help="SQLite store to measure")
     parser.add_argument("--rounds", type=int, default=5, help="page loads per app")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "dashboard.json")
+    parser.add_argument(
+        "--search",
+        action="append",
+        help="a whole-store search to time, with the EPU share after it (repeatable; "
+        "default: cartel)",
+    )
+    parser.add_argument(
+        "--filters-only", action="store_true", help="only the server time of filter changes"
+    )
     args = parser.parse_args()
-    if chromium_path() is None:
-        raise SystemExit("Chromium not found (apt-get install chromium)")
     os.environ[DATABASE_ENV_VAR] = f"sqlite:///{args.db.resolve()}"
     config = ROOT / "config.yaml"
+    if args.filters_only:
+        filters = time_filter_changes(config, args.search or ["cartel"])
+        print(json.dumps({k: round(v, 3) for k, v in filters.items()}, indent=2))  # noqa: T201
+        return
+    if chromium_path() is None:
+        raise SystemExit("Chromium not found (apt-get install chromium)")
     with tempfile.TemporaryDirectory(prefix="policy-risk-bench-") as tmp:
         loads = time_page_loads(config, Path(tmp), args.rounds)
-    filters = time_filter_changes(config)
+    filters = time_filter_changes(config, args.search or ["cartel"])
     report = _report(loads, filters)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

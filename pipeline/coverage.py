@@ -30,6 +30,16 @@ def period_start(day: date | pd.Timestamp, period: str) -> pd.Timestamp:
     return ts
 
 
+def period_starts(days: Sequence[date | pd.Timestamp] | pd.Series, period: str) -> pd.DatetimeIndex:
+    """``period_start`` of every day at once (10,000 share rows took 0.2 s one by one)."""
+    ts = pd.DatetimeIndex(pd.to_datetime(list(days))).normalize()
+    if period == "week":
+        return ts - pd.to_timedelta(ts.day_of_week, unit="D")
+    if period == "month":
+        return ts.to_period("M").to_timestamp()
+    return ts
+
+
 def period_end(start: pd.Timestamp, period: str) -> pd.Timestamp:
     """The last day of the period that begins on ``start``."""
     if period == "week":
@@ -42,7 +52,7 @@ def period_end(start: pd.Timestamp, period: str) -> pd.Timestamp:
 def _per_period(frame: pd.DataFrame, period: str, index: pd.DatetimeIndex) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(index=index)
-    keyed = frame.assign(period=[period_start(d, period) for d in frame["day"]])
+    keyed = frame.assign(period=period_starts(frame["day"], period))
     return keyed.drop(columns="day").groupby("period").sum().reindex(index)
 
 
@@ -95,7 +105,7 @@ def coverage_frame(
 def _max_sources(daily: pd.DataFrame, period: str, index: pd.DatetimeIndex) -> pd.Series:
     if daily.empty:
         return pd.Series(0, index=index, dtype=int)
-    keyed = daily.assign(period=[period_start(d, period) for d in daily["day"]])
+    keyed = daily.assign(period=period_starts(daily["day"], period))
     best = keyed.groupby("period")["sources"].max().reindex(index)
     return best.fillna(0).astype(int)
 

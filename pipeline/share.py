@@ -17,14 +17,14 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from pipeline.coverage import period_start
+from pipeline.coverage import period_starts
 
 SHARE_SUFFIX = "_share"
 COMPOSITE_SHARE = "composite_share"
 
 
 def _by_period(counts: pd.DataFrame, period: str) -> pd.DataFrame:
-    keyed = counts.assign(period=[period_start(d, period) for d in counts["day"]])
+    keyed = counts.assign(period=period_starts(counts["day"], period))
     return keyed.drop(columns="day").groupby(["period", "source"]).sum()
 
 

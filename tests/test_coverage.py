@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +15,7 @@ from pipeline.coverage import (
     feed_health_per_period,
     period_end,
     period_start,
+    period_starts,
     provisional_mask,
     spans,
     thin_mask,
@@ -38,6 +39,15 @@ def test_period_bounds(period: str, day: str, start: str, end: str) -> None:
     first = period_start(pd.Timestamp(day), period)
     assert first == pd.Timestamp(start)
     assert period_end(first, period) == pd.Timestamp(end)
+
+
+@pytest.mark.parametrize("period", ["day", "week", "month"])
+def test_period_starts_equal_period_start_of_each_day(period: str) -> None:
+    days = [date(2023, 12, 25) + timedelta(days=n) for n in range(0, 800, 3)]
+    days += [pd.Timestamp("2024-02-29 17:45"), date(2025, 1, 1)]  # a time of day; a repeat
+    got = period_starts(pd.Series(days, dtype=object), period)
+    assert list(got) == [period_start(d, period) for d in days]
+    assert period_starts([], period).empty
 
 
 def test_coverage_frame_counts_articles_sources_and_feeds() -> None:
