@@ -18,6 +18,7 @@ import json
 import time
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from bench.generate_articles import generate_items
 from pipeline import store
@@ -30,20 +31,29 @@ def _articles(n: int) -> list[Article]:
     return [normalise_item(item, now) for item in islice(generate_items(n), n)]
 
 
-def one_round(db: Path, articles: list[Article], batch: int) -> dict[str, float]:
-    """Write ``articles`` into a new store at ``db``; return the cost per article."""
+def one_round(db: Path, articles: list[Article], batch: int, window: int) -> dict[str, Any]:
+    """Write ``articles`` into a new store at ``db``; return the cost per article, overall and
+    per ``window`` articles (does it grow with the store?)."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     engine = store.open_store(f"sqlite:///{db}")
+    windows: list[float] = []
     cpu, wall = time.process_time(), time.perf_counter()
+    window_cpu, window_start = cpu, 0
     for start in range(0, len(articles), batch):
         store.upsert_articles(engine, articles[start : start + batch])
+        done = min(start + batch, len(articles))
+        if done - window_start >= window or done == len(articles):
+            now = time.process_time()
+            windows.append(round(1000 * (now - window_cpu) / (done - window_start), 3))
+            window_cpu, window_start = now, done
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     engine.dispose()
     n = len(articles)
     return {
         "cpu_ms_per_article": round(1000 * cpu / n, 3),
         "wall_ms_per_article": round(1000 * wall / n, 3),
+        "cpu_ms_per_article_per_window": windows,
     }
 
 
@@ -54,10 +64,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=30_000, help="articles per round")
     parser.add_argument("--batch", type=int, default=1000, help="articles per transaction")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--window", type=int, default=10_000, help="articles per window figure")
     args = parser.parse_args()
     articles = _articles(args.n)
     for _ in range(args.rounds):
-        print(json.dumps({"n": args.n, **one_round(args.db, articles, args.batch)}), flush=True)  # noqa: T201
+        figures = one_round(args.db, articles, args.batch, args.window)
+        print(json.dumps({"n": args.n, **figures}), flush=True)  # noqa: T201
 
 
 if __name__ == "__main__":

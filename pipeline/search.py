@@ -78,11 +78,14 @@ DOCUMENT_SQL = (
 )
 
 
+# CROSS JOIN fixes the order: from the few pending ids out. Left to itself, with no statistics,
+# SQLite scanned the whole id table and looked each id up among the pending ones, a cost that
+# grew with the store (0.21 -> 0.49 ms per article stored from 25,000 to 200,000 articles).
 _FLUSH = (
     f"""INSERT INTO {FTS_TABLE} (rowid, document)
     SELECT p.search_id, a.title || ' ' || a.text FROM {PENDING_TABLE} AS p
-    JOIN {IDS_TABLE} AS i ON i.search_id = p.search_id
-    JOIN articles AS a ON a.article_id = i.article_id""",
+    CROSS JOIN {IDS_TABLE} AS i ON i.search_id = p.search_id
+    CROSS JOIN articles AS a ON a.article_id = i.article_id""",
     f"DELETE FROM {PENDING_TABLE}",
 )
 

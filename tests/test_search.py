@@ -672,6 +672,14 @@ def test_inserts_are_indexed_by_one_flush_and_edits_before_it_are_safe_on_sqlite
     _assert_index_consistent(engine)
 
 
+def test_the_flush_starts_from_the_pending_ids_on_sqlite(tmp_path: Path) -> None:
+    """Its cost must follow the batch, not the store: never a scan of the id table."""
+    engine = _filled(f"sqlite:///{tmp_path / 'plan.db'}")
+    with engine.connect() as conn:
+        plan = [r[-1] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {search._FLUSH[0]}")]
+    assert plan[0] == "SCAN p" and not any(step.startswith("SCAN") for step in plan[1:]), plan
+
+
 def test_index_survives_deletes_and_vacuum_on_sqlite(tmp_path: Path) -> None:
     path = tmp_path / "vac.db"
     engine = _filled(f"sqlite:///{path}")
