@@ -261,6 +261,8 @@ def slices(engine: Engine, stmt: Select[Any]) -> list[dict[str, int]]:
     SQLite reads one statement on one core; the hits of one slice are looked up while another
     connection looks up the next slice's, and the sums of the slices add up to the whole.
     """
+    if engine.url.database in (None, "", ":memory:"):
+        return [{}]  # each thread's connection would open a database of its own
     if not any(isinstance(e, _Match) and e.sliced for e in visitors.iterate(stmt)):
         return [{}]
     with engine.connect() as conn:

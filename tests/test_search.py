@@ -561,6 +561,19 @@ def test_broad_searched_sums_read_in_slices_add_up_to_the_whole_on_sqlite(
     assert share.values.tolist() == whole_share.values.tolist()
 
 
+def test_an_in_memory_store_is_never_sliced(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "SLICED_HITS", 1)
+    monkeypatch.setattr(search, "PARTS", 3)
+    engine, articles, scores = _filled_with_extra("sqlite:///:memory:")
+    flt = queries.ArticleFilter(search="certif")
+    stmt = queries._daily_per_article(SIGNALS, flt, engine)
+    assert "article_search.rowid >=" in str(stmt.compile(engine))  # the search would be sliced
+    assert search.slices(engine, stmt) == [{}]  # ... but other threads see other databases
+    daily = queries.daily_signal_stats(engine, SIGNALS, flt)
+    kept = _passing(flt, articles, "sqlite")
+    assert _daily_got(daily) == _daily_in_python(flt, kept, scores, SIGNALS)
+
+
 def test_searched_aggregates_read_only_the_lookup_indexes_on_sqlite(tmp_path: Path) -> None:
     engine = _filled(f"sqlite:///{tmp_path / 'plan.db'}")
     flt = queries.ArticleFilter(search="certif", sources=("Wire",), start=date(2025, 9, 2))
