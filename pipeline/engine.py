@@ -65,9 +65,9 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     # The driver's own implicit BEGIN is switched off so that _sqlite_begin decides the mode.
     dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA busy_timeout=5000")
     # Only a new file takes this (before its first table): 8 KB pages hold three ~2.5 KB
     # articles where 4 KB pages hold one and waste a third of the file (issue 6 benchmarks).
-    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA page_size=8192")
     _enable_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
