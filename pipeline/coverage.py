@@ -22,12 +22,7 @@ COVERAGE_COLUMNS = [
 
 def period_start(day: date | pd.Timestamp, period: str) -> pd.Timestamp:
     """The first day of the period (day, Monday-start week, month) holding ``day``."""
-    ts = pd.Timestamp(day).normalize()
-    if period == "week":
-        return ts - pd.Timedelta(days=ts.weekday())
-    if period == "month":
-        return ts.replace(day=1)
-    return ts
+    return period_starts([day], period)[0]
 
 
 def period_starts(days: Sequence[date | pd.Timestamp] | pd.Series, period: str) -> pd.DatetimeIndex:
@@ -36,7 +31,7 @@ def period_starts(days: Sequence[date | pd.Timestamp] | pd.Series, period: str) 
     if period == "week":
         return ts - pd.to_timedelta(ts.day_of_week, unit="D")
     if period == "month":
-        return ts.to_period("M").to_timestamp()
+        return ts - pd.to_timedelta(ts.day - 1, unit="D")
     return ts
 
 
@@ -68,9 +63,7 @@ def feed_health_per_period(
     if not feed_names or runs.empty:
         return healthy
     started = pd.to_datetime(runs["started_at"], utc=True, format="mixed")
-    run_period = pd.Series(
-        [period_start(t.tz_convert(None), period) for t in started], index=runs["run_id"]
-    )
+    run_period = pd.Series(period_starts(started.dt.tz_convert(None), period), index=runs["run_id"])
     failed = errors[errors["source"].isin(feed_names)].copy()
     failed["period"] = failed["run_id"].map(run_period)
     broken = failed.groupby("period")["source"].nunique()
