@@ -195,9 +195,7 @@ def newest_first(
     """
 
     def leads(hits: int) -> bool:
-        with engine.connect() as conn:
-            size = conn.execute(select(func.max(_ids.c.search_id))).scalar() or 0
-        return hits**2 <= limit * size
+        return hits**2 <= limit * _top_id(engine)
 
     return _narrowest_leads_if(engine, clauses, leads)
 
@@ -265,10 +263,15 @@ def slices(engine: Engine, stmt: Select[Any]) -> list[dict[str, int]]:
         return [{}]  # each thread's connection would open a database of its own
     if not any(isinstance(e, _Match) and e.sliced for e in visitors.iterate(stmt)):
         return [{}]
-    with engine.connect() as conn:
-        top = int(conn.execute(select(func.max(_ids.c.search_id))).scalar() or 0) + 1
+    top = _top_id(engine) + 1
     bounds = [top * i // PARTS for i in range(PARTS + 1)]
     return [{_FROM: lo, _TO: hi} for lo, hi in zip(bounds, bounds[1:], strict=False)]
+
+
+def _top_id(engine: Engine) -> int:
+    """The largest full-text id (SQLite): about the store's size, and where the ids end."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.max(_ids.c.search_id))).scalar() or 0)
 
 
 def hit_counts(engine: Engine, clauses: Sequence[ColumnElement[bool]]) -> list[int]:
