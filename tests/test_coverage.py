@@ -47,6 +47,14 @@ def test_period_starts_equal_period_start_of_each_day(period: str) -> None:
     days += [pd.Timestamp("2024-02-29 17:45"), date(2025, 1, 1)]  # a time of day; a repeat
     got = period_starts(pd.Series(days, dtype=object), period)
     assert list(got) == [period_start(d, period) for d in days]
+    # the rule itself, written out (period_start is period_starts of one day)
+    plain = [pd.Timestamp(d.year, d.month, d.day) for d in days]
+    rule = {
+        "day": plain,
+        "week": [t - pd.Timedelta(days=t.weekday()) for t in plain],
+        "month": [t.replace(day=1) for t in plain],
+    }[period]
+    assert list(got) == rule
     assert period_starts([], period).empty
 
 
