@@ -32,6 +32,21 @@ def _at(frame: pd.DataFrame, when: pd.Timestamp, column: str) -> float:
     return float(frame.at[when, column])
 
 
+def has_composite(frame: pd.DataFrame, when: pd.Timestamp) -> bool:
+    """Whether the series has a composite for the period starting ``when`` (no relevant scored
+    article in a period leaves it empty, and a comparison with it says nothing)."""
+    return not pd.isna(_at(frame, when, COMPOSITE))
+
+
+def latest_pair(frame: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The two most recent periods with a composite: the comparison an analyst makes first
+    ("what changed since the last period with news?"), whatever the gaps between them."""
+    if COMPOSITE not in frame.columns:
+        return None
+    valued = sorted(frame.index[frame[COMPOSITE].notna()])
+    return (valued[-2], valued[-1]) if len(valued) >= 2 else None
+
+
 def signal_changes(
     frame: pd.DataFrame,
     weights: Mapping[str, float],

@@ -12,6 +12,8 @@ import pytest
 from pipeline.compare import (
     Snapshot,
     SnapshotError,
+    has_composite,
+    latest_pair,
     load_snapshot,
     settings_diff,
     signal_changes,
@@ -20,6 +22,7 @@ from pipeline.compare import (
     weight_effect,
 )
 from pipeline.export import frame_to_csv, manifest_json, snapshot_zip
+from pipeline.index import COMPOSITE
 
 SIGNALS = ["decertification_risk", "cooperation_tone"]
 A, B = pd.Timestamp("2025-03-01"), pd.Timestamp("2025-09-01")
@@ -118,3 +121,19 @@ def test_a_zip_without_a_csv_is_refused() -> None:
         archive.writestr("only.manifest.json", json.dumps({}))
     with pytest.raises(SnapshotError):
         load_snapshot("x.zip", buffer.getvalue())
+
+
+def test_latest_pair_is_the_two_newest_periods_with_a_composite() -> None:
+    weeks = pd.to_datetime(["2025-01-27", "2025-01-06", "2025-01-20", "2025-01-13"])
+    frame = pd.DataFrame({COMPOSITE: [float("nan"), 0.2, float("nan"), 0.5]}, index=weeks)
+    assert latest_pair(frame) == (pd.Timestamp("2025-01-06"), pd.Timestamp("2025-01-13"))
+    assert latest_pair(frame.iloc[:2]) is None
+    assert latest_pair(frame.drop(columns=COMPOSITE)) is None
+
+
+def test_has_composite_is_false_for_empty_and_unknown_periods() -> None:
+    weeks = pd.to_datetime(["2025-01-06", "2025-01-13"])
+    frame = pd.DataFrame({COMPOSITE: [0.2, float("nan")]}, index=weeks)
+    assert has_composite(frame, weeks[0])
+    assert not has_composite(frame, weeks[1])
+    assert not has_composite(frame, pd.Timestamp("2030-01-07"))

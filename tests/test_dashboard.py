@@ -475,6 +475,16 @@ def test_compare_two_dates_splits_the_change_by_signal(app: AppTest) -> None:
     assert len(_table(app, "pull_a")) > 0
 
 
+def test_compare_opens_on_the_two_latest_periods_with_a_risk(app: AppTest) -> None:
+    _page(app, "Compare")
+    composite = _table(app, "effect_on_composite").set_index("signal").loc["composite"]
+    assert pd.notna(composite["risk_a"]) and pd.notna(composite["risk_b"])
+    assert not [i for i in app.info if "no relevant scored article" in i.value]
+    app.date_input(key="compare_a").set_value(pd.Timestamp("2024-06-15").date()).run()
+    notes = [i.value for i in app.info if "no relevant scored article" in i.value]
+    assert len(notes) == 1 and notes[0].startswith("Date A: no relevant scored article in the")
+
+
 def test_compare_two_snapshots_separates_weights_from_data(app: AppTest) -> None:
     first = _download(_tab(app, "Snapshot"), "download_series_zip")
     app.sidebar.slider(key="weight_cooperation_tone").set_value(0.0).run()

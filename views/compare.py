@@ -9,6 +9,8 @@ import streamlit as st
 
 from pipeline.compare import (
     SnapshotError,
+    has_composite,
+    latest_pair,
     load_snapshot,
     settings_diff,
     signal_changes,
@@ -35,15 +37,27 @@ def render(view: View) -> None:
 
 def _dates(view: View) -> None:
     first, last = view.summary["first_event"], view.summary["last_event"]
+    frame = series(view, view.spec())
+    pair = latest_pair(frame)  # what changed since the last period with news
+    start_a, start_b = (p.date() for p in pair) if pair else (last - timedelta(days=30), last)
     cols = st.columns(2)
     a = cols[0].date_input(
-        "Date A", value=max(first, last - timedelta(days=30)), min_value=first,
-        max_value=last, key="compare_a",
+        "Date A", value=min(last, max(first, start_a)), min_value=first, max_value=last,
+        key="compare_a",
     )  # fmt: skip
-    b = cols[1].date_input("Date B", value=last, min_value=first, max_value=last, key="compare_b")
-    frame = series(view, view.spec())
+    b = cols[1].date_input(
+        "Date B", value=min(last, max(first, start_b)), min_value=first, max_value=last,
+        key="compare_b",
+    )  # fmt: skip
     when_a, when_b = period_start(a, view.period), period_start(b, view.period)
     st.caption(f"Periods ({view.period}) starting {when_a.date()} and {when_b.date()}.")
+    for name, when in (("A", when_a), ("B", when_b)):
+        if not has_composite(frame, when):
+            st.info(
+                f"Date {name}: no relevant scored article in the {view.period} starting "
+                f"{when.date()} (within the filters), so it has no risk to compare. The Overview "
+                "shows which periods have one."
+            )
     st.dataframe(
         signal_changes(frame, view.weights, when_a, when_b), hide_index=True, key="compare_signals"
     )
