@@ -11,8 +11,10 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.model import predict_values
+from pipeline.normalise import normalise_item
 from pipeline.records import Article
-from pipeline.scoring import ModelSet, load_models, score_articles, score_documents
+from pipeline.scoring import ModelSet, document_of, load_models, score_articles, score_documents
+from pipeline.seeds import read_seeds
 from tests.conftest import write_config
 
 JOINT_OPERATION = (
@@ -37,6 +39,39 @@ DISPUTA_COMERCIAL = (
     "El gobierno colombiano rechazó los nuevos aranceles de Washington a las exportaciones de "
     "café y flores y anunció represalias comerciales. La tensión bilateral crece."
 )
+
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+# Shipped seeds whose subject is not US–Colombia relations, though most name Colombia many times
+# and several the US: Colombian weather, water, football, culture and summits, and other
+# countries' dealings with Washington.
+OFF_TOPIC_SEEDS = (
+    "2024-01-09_es_ecuador-conflicto-armado-interno.txt",
+    "2024-03-06_es_garcia-marquez-en-agosto-nos-vemos.txt",
+    "2024-04-11_es_bogota-racionamiento-agua.txt",
+    "2024-07-14_en_copa-america-final-miami.txt",
+    "2024-11-02_en_cop16-cali-closes.txt",
+    "2025-02-03_en_mexico-tariff-pause-fentanyl.txt",
+    "2025-02-20_en_cartels-designated-terrorist-organizations.txt",
+    "2025-02-27_es_mexico-envia-29-narcos-caro-quintero.txt",
+    "2025-07-25_es_cartel-de-los-soles-terrorista-global.txt",
+    "2025-08-07_en_maduro-reward-50-million.txt",
+    "2025-09-04_en_colombia-qualifies-world-cup-2026.txt",
+    "2025-09-15_en_bolivia-venezuela-failing-list.txt",
+    "2025-11-16_es_ecuador-rechaza-bases-extranjeras.txt",
+    "2026-11-10_en_rainy-season-landslide-alerts.txt",
+)
+# Seeds an analyst could read either way (a UN coca survey and the reply to it, a seizure, the
+# coca-figure dispute, flower exports to the US): not asserted.
+UNDECIDED_SEEDS = (
+    "2024-02-12_en_valentines-flower-shipments-to-us.txt",
+    "2024-10-18_en_unodc-coca-record-2023.txt",
+    "2024-10-18_es_gobierno-responde-informe-coca.txt",
+    "2025-11-21_en_buenaventura-14-tonne-cocaine-seizure.txt",
+    "2025-12-09_es_cifra-coca-2024-polemica.txt",
+)
+# The gate still lets some off-topic seeds through (docs/model.md, "Long articles"); this many.
+OFF_TOPIC_PASSING_AT_MOST = 3
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +193,24 @@ def test_older_word_only_artefacts_still_score_and_explain() -> None:
     assert score.value == pytest.approx(pipeline.predict_proba([TRADE_QUARREL])[0, 1])
     explanation = json.loads(score.explanation)
     assert explanation["sentence"] and explanation["down"]
+
+
+def test_relevance_gate_on_the_shipped_seeds(models: ModelSet) -> None:
+    """Long real-style articles: Colombian news with no US angle and other countries' news stay
+    below the gate at 0.5 (all but a few), and every seed about US–Colombia relations passes it.
+    The models of 2026-11-27 let 13 of the 14 off-topic seeds through (docs/model.md)."""
+    read = read_seeds([SEEDS])
+    assert not read.errors
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    names = [Path(item.origin).name for item in read.items]
+    articles = [normalise_item(item, now) for item in read.items]
+    values = score_documents(models, [document_of(a.title, a.text) for a in articles])
+    relevance = dict(zip(names, values["relevance"].tolist(), strict=True))
+    assert set(OFF_TOPIC_SEEDS) | set(UNDECIDED_SEEDS) <= set(relevance)
+    kept_in = {n: round(v, 3) for n, v in relevance.items() if n in OFF_TOPIC_SEEDS and v >= 0.5}
+    assert len(kept_in) <= OFF_TOPIC_PASSING_AT_MOST, kept_in
+    assert min(relevance[n] for n in OFF_TOPIC_SEEDS) < 0.1  # gated clearly, not at the margin
+    about_the_pair = set(relevance) - set(OFF_TOPIC_SEEDS) - set(UNDECIDED_SEEDS)
+    assert len(about_the_pair) == 30
+    left_out = {n: round(relevance[n], 3) for n in about_the_pair if relevance[n] < 0.5}
+    assert not left_out
