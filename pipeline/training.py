@@ -131,7 +131,7 @@ def _fit_task(
     pipeline = Pipeline([("features", vectoriser), ("head", head)])
     data_hash = _hash_texts(
         [f"{d}|{v}" for d, v in zip(rows.documents, rows.labels.tolist(), strict=True)]
-        + [repr(asdict(settings))]
+        + [repr(asdict(settings)), f"C={tuning.c}"]  # the rule that picks C may change
     )
     version = f"{task.signal}-{stamp[1]:%Y%m%d}-{data_hash[:8]}"
     card = _card(task, version, data_hash, stamp, rows, tuning, settings)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from pipeline.config import load_config
+from pipeline.crossval import C_TOLERANCE, pick_c
 from pipeline.errors import ModelError
 from pipeline.examples import (
     Example,
@@ -34,6 +35,15 @@ QUICK = TrainSettings(c_grid=(4.0,), folds=3, max_features=3000)
 @pytest.fixture(scope="module")
 def corpus() -> list[Example]:
     return load_examples([DATA])
+
+
+def test_regularisation_is_the_strongest_within_tolerance_of_the_best() -> None:
+    """A flat CV curve's maximum is noise: the smallest C close enough to it wins."""
+    flat = {4.0: 0.7165, 8.0: 0.7182, 16.0: 0.7191, 32.0: 0.7191, 64.0: 0.7205}
+    assert pick_c(flat) == 4.0
+    steep = {4.0: 0.70, 8.0: 0.71, 16.0: 0.7205 - C_TOLERANCE / 2, 64.0: 0.7205}
+    assert pick_c(steep) == 16.0
+    assert pick_c({8.0: 0.9, 4.0: 0.8}) == 8.0
 
 
 def test_corpus_is_large_bilingual_and_covers_every_level(corpus: list[Example]) -> None:
