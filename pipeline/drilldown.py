@@ -48,17 +48,31 @@ def selection_span(selection: Mapping[str, Any] | None, period: str) -> tuple[da
     return first.date(), period_end(last, period).date()
 
 
-def parse_explanation(raw: object) -> dict[str, list[tuple[str, float]]]:
-    """The ``up``/``down`` term lists of a stored explanation (empty when missing or broken)."""
+def _explanation(raw: object) -> dict[str, Any]:
+    """A stored explanation's JSON object (empty when missing or broken)."""
     if not isinstance(raw, str):
-        return {"up": [], "down": []}
+        return {}
     try:
         data = json.loads(raw)
     except ValueError:
-        return {"up": [], "down": []}
-    if not isinstance(data, dict):
-        return {"up": [], "down": []}
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def parse_explanation(raw: object) -> dict[str, list[tuple[str, float]]]:
+    """The ``up``/``down`` term lists of a stored explanation (empty when missing or broken)."""
+    data = _explanation(raw)
     return {side: _pairs(data.get(side)) for side in ("up", "down")}
+
+
+def top_sentence(raw: object) -> str:
+    """The sentence that pushed the score hardest, with its push in log-odds ("" if none)."""
+    data = _explanation(raw)
+    sentence, weight = data.get("sentence"), data.get("sentence_weight")
+    if not isinstance(sentence, str) or not sentence.strip():
+        return ""
+    push = f" ({float(weight):+.2f})" if isinstance(weight, int | float) else ""
+    return f"sentence that pushed it most{push}: {' '.join(sentence.split())}"
 
 
 def _pairs(items: Any) -> list[tuple[str, float]]:

@@ -341,6 +341,7 @@ def test_article_detail_shows_dates_sources_scores_and_terms(app: AppTest) -> No
     texts = " ".join(t.value for t in app.text)
     assert "Event date:" in texts and "Page date:" in texts
     assert "up:" in texts and "model " in texts
+    assert "sentence that pushed it most (" in texts
     assert "first_seen_at" in _table(app, "first_seen_at").columns
 
 

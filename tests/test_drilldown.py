@@ -14,6 +14,7 @@ from pipeline.drilldown import (
     selection_span,
     snap_to_options,
     term_weights,
+    top_sentence,
     top_terms,
 )
 
@@ -58,6 +59,15 @@ def test_explanations_parse_defensively() -> None:
         assert parse_explanation(broken) == {"up": [], "down": []}
     assert top_terms(UP) == "up: coca, sanctions; down: agreement"
     assert top_terms(None) == "up: -; down: -"
+
+
+def test_top_sentence_reads_the_stored_sentence_defensively() -> None:
+    stored = '{"up": [], "down": [], "sentence": "Washington  warned\\nBogotá.", "sentence_weight": 0.567}'
+    assert top_sentence(stored) == "sentence that pushed it most (+0.57): Washington warned Bogotá."
+    no_weight = '{"sentence": "A line.", "sentence_weight": "x"}'
+    assert top_sentence(no_weight) == "sentence that pushed it most: A line."
+    for empty in (None, "", "not json", UP, '{"sentence": "  "}', '{"sentence": 3}'):
+        assert top_sentence(empty) == ""
 
 
 def test_term_weights_sum_pull_across_articles() -> None:

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from pipeline.display import safe_link, with_safe_links
-from pipeline.drilldown import top_terms
+from pipeline.drilldown import top_sentence, top_terms
 from pipeline.errors import PipelineError
 from pipeline.examples import RELEVANCE
 from pipeline.store import save_label
@@ -65,6 +65,9 @@ def _scores(view: View, rows: list[dict[str, Any]], prefix: str) -> None:
             f"{label}: {score['value']:.3f}  (model {score['model_version']}, "
             f"confidence {score['confidence']})\n    {top_terms(score['explanation'], 8)}"
         )
+        sentence = top_sentence(score["explanation"])
+        if sentence:
+            lines.append(f"    {sentence}")
     st.text("\n".join(lines) or "Not scored yet.")
 
 
