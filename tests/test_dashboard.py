@@ -342,6 +342,13 @@ def test_article_detail_shows_dates_sources_scores_and_terms(app: AppTest) -> No
     assert "Event date:" in texts and "Page date:" in texts
     assert "up:" in texts and "model " in texts
     assert "sentence that pushed it most (" in texts
+    assert "Relevance (about the monitored pair): " in texts
+    options = app.selectbox(key="detail_label_signal").options
+    assert options == [
+        "Decertification risk",
+        "Cooperation tone",
+        "Relevance (about the monitored pair)",
+    ]
     assert "first_seen_at" in _table(app, "first_seen_at").columns
 
 

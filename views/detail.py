@@ -57,7 +57,7 @@ def _sources(rows: list[dict[str, Any]], prefix: str) -> None:
 
 def _scores(view: View, rows: list[dict[str, Any]], prefix: str) -> None:
     st.caption("Scores and the terms that pushed them (tone: up = more cooperative)")
-    labels = {name: s.label for name, s in view.config.signals.items()}
+    labels = _signal_labels(view)
     lines = []
     for score in rows:
         label = labels.get(score["signal"], score["signal"])
@@ -71,13 +71,21 @@ def _scores(view: View, rows: list[dict[str, Any]], prefix: str) -> None:
     st.text("\n".join(lines) or "Not scored yet.")
 
 
+def _signal_labels(view: View) -> dict[str, str]:
+    labels = {name: s.label for name, s in view.config.signals.items()}
+    return {**labels, RELEVANCE: "Relevance (about the monitored pair)"}
+
+
 def _label_form(view: View, found: dict[str, Any], prefix: str) -> None:
     st.caption("Correct a label (stored for retraining; see docs/labeling.md)")
     kinds = {name: s.kind for name, s in view.config.signals.items()}
     kinds[RELEVANCE] = "risk"
     cols = st.columns(3)
     who = cols[0].text_input("Your name", key=f"{prefix}_labeller")
-    signal = cols[1].selectbox("Signal", list(kinds), key=f"{prefix}_label_signal")
+    names = _signal_labels(view)
+    signal = cols[1].selectbox(
+        "Signal", list(kinds), format_func=lambda k: names.get(k, k), key=f"{prefix}_label_signal"
+    )
     low = -1.0 if kinds[str(signal)] == "tone" else 0.0
     value = cols[2].number_input(
         "Corrected value", low, 1.0, value=low, step=0.05, key=f"{prefix}_label_value_{signal}"
