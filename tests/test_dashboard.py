@@ -135,6 +135,8 @@ def test_weight_sliders_change_the_composite(app: AppTest) -> None:
     only_tone = _metric(app, "Composite (latest, smoothed)")
     assert not app.exception
     assert len({before, only_risk, only_tone}) == 3
+    latest = next(m for m in app.metric if m.label == "Composite (latest, smoothed)")
+    assert latest.delta == "day of 2026-09-08"  # the newest seed about the pair (not 11-10)
 
 
 def test_reset_returns_weights_to_file_values(app: AppTest) -> None:

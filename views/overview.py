@@ -128,8 +128,14 @@ def _metrics(view: View, frame: pd.DataFrame, found: list[Alert]) -> None:
     latest = frame[f"{COMPOSITE}_smoothed"].dropna() if not frame.empty else pd.Series()
     cols = st.columns(5)
     cols[0].metric("Articles stored", f"{state['articles']:,}")
+    when = f"{view.period} of {latest.index[-1]:%Y-%m-%d}" if not latest.empty else None
     cols[1].metric(
-        "Composite (latest, smoothed)", f"{latest.iloc[-1]:.3f}" if not latest.empty else "n/a"
+        "Composite (latest, smoothed)",
+        f"{latest.iloc[-1]:.3f}" if not latest.empty else "n/a",
+        delta=when,  # the latest period with relevant news may be weeks old: say which
+        delta_color="off",
+        delta_arrow="off",
+        help="The rolling mean of the composite at the most recent period that has one.",
     )
     cols[2].metric("Threshold crossings", len(found))
     cols[3].metric("Last scored", str(state["last_scored_at"] or "never")[:10])
