@@ -135,7 +135,6 @@ def _metrics(view: View, frame: pd.DataFrame, found: list[Alert]) -> None:
         delta=when,  # the latest period with relevant news may be weeks old: say which
         delta_color="off",
         delta_arrow="off",
-        help="The rolling mean of the composite at the most recent period that has one.",
     )
     cols[2].metric("Threshold crossings", len(found))
     cols[3].metric("Last scored", str(state["last_scored_at"] or "never")[:10])
