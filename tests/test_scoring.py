@@ -41,35 +41,10 @@ DISPUTA_COMERCIAL = (
 )
 
 
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
-# Shipped seeds whose subject is not US–Colombia relations, though most name Colombia many times
-# and several the US: Colombian weather, water, football, culture and summits, and other
-# countries' dealings with Washington.
-OFF_TOPIC_SEEDS = (
-    "2024-01-09_es_ecuador-conflicto-armado-interno.txt",
-    "2024-03-06_es_garcia-marquez-en-agosto-nos-vemos.txt",
-    "2024-04-11_es_bogota-racionamiento-agua.txt",
-    "2024-07-14_en_copa-america-final-miami.txt",
-    "2024-11-02_en_cop16-cali-closes.txt",
-    "2025-02-03_en_mexico-tariff-pause-fentanyl.txt",
-    "2025-02-20_en_cartels-designated-terrorist-organizations.txt",
-    "2025-02-27_es_mexico-envia-29-narcos-caro-quintero.txt",
-    "2025-07-25_es_cartel-de-los-soles-terrorista-global.txt",
-    "2025-08-07_en_maduro-reward-50-million.txt",
-    "2025-09-04_en_colombia-qualifies-world-cup-2026.txt",
-    "2025-09-15_en_bolivia-venezuela-failing-list.txt",
-    "2025-11-16_es_ecuador-rechaza-bases-extranjeras.txt",
-    "2026-11-10_en_rainy-season-landslide-alerts.txt",
-)
-# Seeds an analyst could read either way (a UN coca survey and the reply to it, a seizure, the
-# coca-figure dispute, flower exports to the US): not asserted.
-UNDECIDED_SEEDS = (
-    "2024-02-12_en_valentines-flower-shipments-to-us.txt",
-    "2024-10-18_en_unodc-coca-record-2023.txt",
-    "2024-10-18_es_gobierno-responde-informe-coca.txt",
-    "2025-11-21_en_buenaventura-14-tonne-cocaine-seizure.txt",
-    "2025-12-09_es_cifra-coca-2024-polemica.txt",
-)
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+# Which shipped seeds are about US–Colombia relations (``about_us_colombia``, docs/seeds.md).
+EXPECTATIONS = ROOT / "tests" / "data" / "seed_expectations.json"
 # The gate still lets some off-topic seeds through (docs/model.md, "Long articles"); this many.
 OFF_TOPIC_PASSING_AT_MOST = 3
 
@@ -196,9 +171,11 @@ def test_older_word_only_artefacts_still_score_and_explain() -> None:
 
 
 def test_relevance_gate_on_the_shipped_seeds(models: ModelSet) -> None:
-    """Long real-style articles: Colombian news with no US angle and other countries' news stay
-    below the gate at 0.5 (all but a few), and every seed about US–Colombia relations passes it.
-    The models of 2026-11-27 let 13 of the 14 off-topic seeds through (docs/model.md)."""
+    """Long real-style articles: the 14 seeds not about US–Colombia relations (Colombian weather,
+    football, culture, summits; other countries' dealings with Washington) stay below the gate at
+    0.5, all but a few, and every seed about the pair passes it. The models of 2026-11-27 let 13
+    of the 14 through (docs/model.md)."""
+    about = {n: e["about_us_colombia"] for n, e in json.loads(EXPECTATIONS.read_text()).items()}
     read = read_seeds([SEEDS])
     assert not read.errors
     now = datetime(2026, 1, 1, tzinfo=UTC)
@@ -206,11 +183,11 @@ def test_relevance_gate_on_the_shipped_seeds(models: ModelSet) -> None:
     articles = [normalise_item(item, now) for item in read.items]
     values = score_documents(models, [document_of(a.title, a.text) for a in articles])
     relevance = dict(zip(names, values["relevance"].tolist(), strict=True))
-    assert set(OFF_TOPIC_SEEDS) | set(UNDECIDED_SEEDS) <= set(relevance)
-    kept_in = {n: round(v, 3) for n, v in relevance.items() if n in OFF_TOPIC_SEEDS and v >= 0.5}
+    assert set(relevance) == set(about)
+    off_topic = [n for n in relevance if not about[n]]
+    assert len(off_topic) == 14
+    kept_in = {n: round(relevance[n], 3) for n in off_topic if relevance[n] >= 0.5}
     assert len(kept_in) <= OFF_TOPIC_PASSING_AT_MOST, kept_in
-    assert min(relevance[n] for n in OFF_TOPIC_SEEDS) < 0.1  # gated clearly, not at the margin
-    about_the_pair = set(relevance) - set(OFF_TOPIC_SEEDS) - set(UNDECIDED_SEEDS)
-    assert len(about_the_pair) == 30
-    left_out = {n: round(relevance[n], 3) for n in about_the_pair if relevance[n] < 0.5}
+    assert min(relevance[n] for n in off_topic) < 0.1  # gated clearly, not at the margin
+    left_out = {n: round(v, 3) for n, v in relevance.items() if about[n] and v < 0.5}
     assert not left_out
