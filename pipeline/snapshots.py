@@ -153,6 +153,11 @@ def signal_kinds(config: Config) -> dict[str, str]:
     return {name: s.kind for name, s in config.signals.items()}
 
 
+def signal_labels(config: Config) -> dict[str, str]:
+    """Signal name -> the label analysts read, in config order."""
+    return {name: s.label for name, s in config.signals.items()}
+
+
 def articles_frame(
     engine: Engine,
     config: Config,

@@ -39,15 +39,14 @@ def _dates(view: View) -> None:
     first, last = view.summary["first_event"], view.summary["last_event"]
     frame = series(view, view.spec())
     pair = latest_pair(frame)  # what changed since the last period with news
-    start_a, start_b = (p.date() for p in pair) if pair else (last - timedelta(days=30), last)
+    starts = [p.date() for p in pair] if pair else [last - timedelta(days=30), last]
     cols = st.columns(2)
-    a = cols[0].date_input(
-        "Date A", value=min(last, max(first, start_a)), min_value=first, max_value=last,
-        key="compare_a",
-    )  # fmt: skip
-    b = cols[1].date_input(
-        "Date B", value=min(last, max(first, start_b)), min_value=first, max_value=last,
-        key="compare_b",
+    a, b = (
+        col.date_input(
+            f"Date {name}", value=min(last, max(first, start)), min_value=first, max_value=last,
+            key=f"compare_{name.lower()}",
+        )
+        for col, name, start in zip(cols, "AB", starts, strict=True)
     )  # fmt: skip
     when_a, when_b = period_start(a, view.period), period_start(b, view.period)
     st.caption(f"Periods ({view.period}) starting {when_a.date()} and {when_b.date()}.")

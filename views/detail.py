@@ -15,6 +15,7 @@ from pipeline.display import safe_link, with_safe_links
 from pipeline.drilldown import top_sentence, top_terms
 from pipeline.errors import PipelineError
 from pipeline.examples import RELEVANCE
+from pipeline.snapshots import signal_kinds, signal_labels
 from pipeline.store import save_label
 from views.data import View, detail
 
@@ -72,14 +73,12 @@ def _scores(view: View, rows: list[dict[str, Any]], prefix: str) -> None:
 
 
 def _signal_labels(view: View) -> dict[str, str]:
-    labels = {name: s.label for name, s in view.config.signals.items()}
-    return {**labels, RELEVANCE: "Relevance (about the monitored pair)"}
+    return signal_labels(view.config) | {RELEVANCE: "Relevance (about the monitored pair)"}
 
 
 def _label_form(view: View, found: dict[str, Any], prefix: str) -> None:
     st.caption("Correct a label (stored for retraining; see docs/labeling.md)")
-    kinds = {name: s.kind for name, s in view.config.signals.items()}
-    kinds[RELEVANCE] = "risk"
+    kinds = signal_kinds(view.config) | {RELEVANCE: "risk"}
     cols = st.columns(3)
     who = cols[0].text_input("Your name", key=f"{prefix}_labeller")
     names = _signal_labels(view)

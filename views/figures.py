@@ -19,7 +19,7 @@ from pipeline.coverage import spans
 from pipeline.events import chart_annotations
 from pipeline.index import COMPOSITE, crossings
 from pipeline.share import share_unit
-from pipeline.snapshots import SnapshotSpec
+from pipeline.snapshots import SnapshotSpec, signal_labels
 from views.data import composed
 
 
@@ -54,7 +54,7 @@ def composite(
 def second(url: str, stamp: str, config: Config, spec: SnapshotSpec, today: date) -> dict[str, Any]:
     """The signals chart (mean view) or the share chart (share view)."""
     frame = composed(url, stamp, config, spec, today)
-    labels = {name: s.label for name, s in config.signals.items()}
+    labels = signal_labels(config)
     if spec.view == "share":
         return dict(share_figure(frame, labels, share_unit(spec.standardise)).to_dict())
     return dict(signals_figure(frame, labels).to_dict())
