@@ -18,14 +18,13 @@ import pandas as pd
 from sqlalchemy import Engine, and_, case, func, literal, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import ColumnElement, Select
-from sqlalchemy.sql.selectable import NamedFromClause
 
 from pipeline import schema, search, totals
 from pipeline.examples import RELEVANCE
 from pipeline.queries import (
     ArticleFilter,
     count_articles,
-    searched,
+    per_article,
     summed_rows,
     where_article,
     where_totals,
@@ -102,22 +101,17 @@ def _mentions(groups: Sequence[Sequence[str]]) -> list[ColumnElement[bool]]:
 
 
 def _score_joins(
-    stmt: Select[Any],
-    names: Sequence[str],
-    articles: NamedFromClause = a,
-    lookup: bool = False,
-    joined: Mapping[str, Any] | None = None,
+    stmt: Select[Any], names: Sequence[str], joined: Mapping[str, Any] | None = None
 ) -> tuple[Select[Any], dict[str, Any]]:
-    """Join each signal's current score (``lookup``: through the covering index, for sums;
-    ``joined``: aliases already in the FROM clause)."""
+    """Join each signal's current score (``joined``: aliases already in the FROM clause)."""
     aliases = dict(joined or {})
     for i, name in enumerate(names):
         if name in aliases:
             continue
-        alias = search.lookup(cs, f"s_{i}") if lookup else cs.alias(f"s_{i}")
+        alias = cs.alias(f"s_{i}")
         aliases[name] = alias
         stmt = stmt.outerjoin(
-            alias, and_(alias.c.article_id == articles.c.article_id, alias.c.signal == name)
+            alias, and_(alias.c.article_id == a.c.article_id, alias.c.signal == name)
         )
     return stmt, {name: aliases[name] for name in names}
 
@@ -305,22 +299,21 @@ def _share_from_totals(
 def _share_from_articles(
     kinds: Mapping[str, str], flt: ArticleFilter, threshold: float, engine: Engine | None = None
 ) -> Select[Any]:
-    names = [*kinds, RELEVANCE]
-    art = search.lookup(a, "a")
-    base = select(art.c.event_date.label("day"), art.c.source).select_from(art)
-    stmt, aliases = _score_joins(base, names, art, lookup=True)
-    gate = _relevant(aliases[RELEVANCE], flt.relevance_threshold)
+    rows = per_article(engine, flt, [*kinds, RELEVANCE])
+    relevance = rows.scores[RELEVANCE]
+    gate = or_(relevance.is_(None), relevance >= flt.relevance_threshold)
     counts = [
         func.sum(
-            case((and_(gate, risk_expression(aliases[s].c.value, k) >= threshold), 1), else_=0)
+            case((and_(gate, risk_expression(rows.scores[s], k) >= threshold), 1), else_=0)
         ).label(s)
         for s, k in kinds.items()
     ]
     return (
-        stmt.add_columns(func.count().label("articles"), *counts)
-        .where(*searched(engine, flt, art))
-        .group_by(art.c.event_date, art.c.source)
-        .order_by(art.c.event_date, art.c.source)
+        select(rows.day.label("day"), rows.source, func.count().label("articles"), *counts)
+        .select_from(rows.source_rows)
+        .where(*rows.where)
+        .group_by(rows.day, rows.source)
+        .order_by(rows.day, rows.source)
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, and_, case, func, or_, select
 from sqlalchemy.sql import Select
-from sqlalchemy.sql.selectable import NamedFromClause
+from sqlalchemy.sql.selectable import FromClause, NamedFromClause
 
 from pipeline import runlog, schema, search, totals
 from pipeline.examples import RELEVANCE
@@ -141,23 +141,59 @@ def _daily_per_article(
 ) -> Select[Any]:
     """Per event day: ``n_i, total_i`` per signal over the relevant articles passing ``flt``
     (given the engine, a search leads the read only when it is the narrower condition)."""
-    art = search.lookup(a, "a")  # see lookup(): every hit or every article, never the wide rows
-    scores = {name: search.lookup(cs, f"s_{i}") for i, name in enumerate([*names, RELEVANCE])}
-    relevance = scores[RELEVANCE].c.value
+    rows = per_article(engine, flt, [*names, RELEVANCE])
+    relevance = rows.scores[RELEVANCE]
     gate = or_(relevance.is_(None), relevance >= flt.relevance_threshold)
     sums: list[Any] = []
     for name in names:
-        value = case((gate, scores[name].c.value))
+        value = case((gate, rows.scores[name]))
         sums += [func.count(value), func.sum(value)]
-    stmt = select(art.c.event_date, *sums).select_from(art)
-    for name, alias in scores.items():
-        on = and_(alias.c.article_id == art.c.article_id, alias.c.signal == name)
-        stmt = stmt.outerjoin(alias, on)
     return (
-        stmt.where(*searched(engine, flt, art))
-        .group_by(art.c.event_date)
-        .order_by(art.c.event_date)
+        select(rows.day, *sums)
+        .select_from(rows.source_rows)
+        .where(*rows.where)
+        .group_by(rows.day)
+        .order_by(rows.day)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PerArticle:
+    """Where a read summing over every article passing a filter finds each one's facts."""
+
+    source_rows: FromClause  # what to select from
+    day: Any  # the article's event date
+    source: Any
+    scores: dict[str, Any]  # each signal's current score (NULL: not scored)
+    where: list[Any]  # the filter on those rows
+
+
+def per_article(engine: Engine | None, flt: ArticleFilter, signals: Sequence[str]) -> PerArticle:
+    """One row per article passing ``flt``, with its date, source and current ``signals``.
+
+    With a search that leads on SQLite (``searched``), the hits' facts copied beside their
+    full-text ids (revision 0013): one seek a hit. Otherwise, or when a signal has no copy, the
+    covering lookup indexes of the articles and their scores (revision 0006): the same rows.
+    """
+    art = search.lookup(a, "a")  # see lookup(): every hit or every article, never the wide rows
+    conditions = searched(engine, flt, art)
+    lead = search.leading(engine, conditions) if engine is not None else None
+    copied = None
+    if engine is not None and lead is not None:
+        copied = search.score_columns(engine, signals)
+    if lead is not None and copied is not None:
+        hits, chosen = search.hit_facts(lead)
+        f = search.facts
+        where = [*_where_columns(flt, f.c.event_date, f.c.source, f.c.language), *chosen]
+        return PerArticle(hits, f.c.event_date, f.c.source, copied, where)
+    joined: FromClause = art
+    scores: dict[str, Any] = {}
+    for i, name in enumerate(dict.fromkeys(signals)):
+        alias = search.lookup(cs, f"s_{i}")
+        on = and_(alias.c.article_id == art.c.article_id, alias.c.signal == name)
+        joined = joined.outerjoin(alias, on)
+        scores[name] = alias.c.value
+    return PerArticle(joined, art.c.event_date, art.c.source, scores, conditions)
 
 
 def summed_rows(engine: Engine, stmt: Select[Any], keys: int) -> list[tuple[Any, ...]]:
@@ -243,14 +279,15 @@ def daily_volume(engine: Engine, flt: ArticleFilter | None = None) -> pd.DataFra
     """Per event day: all stored articles, relevant or not (the denominator for shares)."""
     flt = flt or ArticleFilter()
     if search.has_words(flt.search):
-        art = search.lookup(a, "a")  # dates from the narrow covering index, not the rows
+        rows = per_article(engine, flt, [])
         stmt = (
-            select(art.c.event_date.label("day"), func.count().label("articles"))
-            .where(*where_article(flt, art))
-            .group_by(art.c.event_date)
-            .order_by(art.c.event_date)
+            select(rows.day.label("day"), func.count().label("articles"))
+            .select_from(rows.source_rows)
+            .where(*rows.where)
+            .group_by(rows.day)
+            .order_by(rows.day)
         )
-        return _frame(engine, stmt, ["day", "articles"])
+        return pd.DataFrame(summed_rows(engine, stmt, keys=1), columns=["day", "articles"])
     counted = (
         select(dt.c.day, func.sum(dt.c.n).label("articles"))
         .where(dt.c.signal == totals.VOLUME, *where_totals(flt))

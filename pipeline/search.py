@@ -28,7 +28,10 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Date,
     Engine,
+    Float,
+    String,
     Table,
     bindparam,
     column,
@@ -42,17 +45,19 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement, Select, visitors
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
-from sqlalchemy.sql.selectable import Alias, NamedFromClause
+from sqlalchemy.sql.selectable import Alias, FromClause, NamedFromClause
 
 from pipeline import schema
 
 FTS_TABLE = "article_search"  # SQLite: contentless FTS5 table; rowid = article_search_ids.search_id
 IDS_TABLE = "article_search_ids"  # SQLite: stable integer per article (survives VACUUM)
 PENDING_TABLE = "article_search_pending"  # SQLite: inserted, not yet indexed (0012; see flush)
+SLOTS_TABLE = "search_score_slots"  # SQLite: which ``score_<k>`` of IDS_TABLE holds a signal (0013)
+SCORE_SLOTS = 8  # score columns in IDS_TABLE (0013): signals beyond these take the slower path
 PG_INDEX = "ix_articles_search"  # PostgreSQL: GIN index on PG_COLUMN
 PG_COLUMN = "search_document"  # PostgreSQL: articles column stored as DOCUMENT_SQL (0011)
 # What the index objects are called, for tools comparing the database with ``schema.metadata``.
-SEARCH_OBJECTS = frozenset({FTS_TABLE, IDS_TABLE, PENDING_TABLE, PG_INDEX})
+SEARCH_OBJECTS = frozenset({FTS_TABLE, IDS_TABLE, PENDING_TABLE, SLOTS_TABLE, PG_INDEX})
 # A sum over at least this many leading hits on SQLite is read in PARTS slices of the full-text
 # ids at once, one connection each (``slices``): below it a read takes under about 0.2 s.
 SLICED_HITS = 50_000
@@ -261,11 +266,18 @@ def slices(engine: Engine, stmt: Select[Any]) -> list[dict[str, int]]:
     """
     if engine.url.database in (None, "", ":memory:"):
         return [{}]  # each thread's connection would open a database of its own
-    if not any(isinstance(e, _Match) and e.sliced for e in visitors.iterate(stmt)):
+    if not any(_is_sliced(e) for e in visitors.iterate(stmt)):
         return [{}]
     top = _top_id(engine) + 1
     bounds = [top * i // PARTS for i in range(PARTS + 1)]
     return [{_FROM: lo, _TO: hi} for lo, hi in zip(bounds, bounds[1:], strict=False)]
+
+
+def _is_sliced(element: Any) -> bool:
+    """A leading search read in slices: as a condition (``_Match``) or as ``hit_facts`` rows."""
+    if isinstance(element, _Match):
+        return element.sliced
+    return isinstance(element, BindParameter) and element.key == _FROM
 
 
 def _top_id(engine: Engine) -> int:
@@ -284,6 +296,39 @@ def hit_counts(engine: Engine, clauses: Sequence[ColumnElement[bool]]) -> list[i
         return [int(conn.execute(_count(m)).scalar_one()) for m in found]
 
 
+def leading(engine: Engine, clauses: Sequence[ColumnElement[bool]]) -> _Match | None:
+    """The full-text condition leading a read that ``lead_if_fewer`` adapted, if one leads
+    (SQLite only: elsewhere no condition is marked and the database plans for itself)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    return next((c for c in clauses if isinstance(c, _Match) and c.lookup), None)
+
+
+def score_columns(engine: Engine, signals: Sequence[str]) -> dict[str, ColumnElement[Any]] | None:
+    """Each signal's current score among the ``facts`` (SQLite, revision 0013), or None when
+    one of them has no slot (never scored yet, or a ninth signal): then read the scores table."""
+    with engine.connect() as conn:
+        slots = dict(conn.execute(select(_slots.c.signal, _slots.c.slot)).all())
+    if any(signal not in slots for signal in signals):
+        return None
+    return {signal: facts.c[f"score_{int(slots[signal])}"] for signal in signals}
+
+
+def hit_facts(lead: _Match) -> tuple[FromClause, list[ColumnElement[bool]]]:
+    """The hits of ``lead`` joined to their ``facts`` row, and the conditions choosing them.
+
+    One seek per hit, by the integer id FTS5 returns them in (ascending), instead of looking each
+    hit's article and scores up by its string id: 0.43-0.78 s against 1.1-1.7 s for 300,000 hits
+    of a million articles on one thread (revision 0013; docs/benchmarks.md). Sliced like the
+    condition when ``lead.sliced``.
+    """
+    query: BindParameter[str] = bindparam("fts_query", lead.fts, unique=True)
+    where: list[ColumnElement[bool]] = [_fts_column().op("MATCH")(query)]
+    if lead.sliced:
+        where += [_fts.c.rowid >= bindparam(_FROM, 0), _fts.c.rowid < bindparam(_TO, 2**62)]
+    return _fts.join(facts, facts.c.search_id == _fts.c.rowid), where
+
+
 def _count(match: _Match) -> Select[Any]:
     query: BindParameter[str] = bindparam("fts_query", match.fts)
     return select(func.count()).select_from(_fts).where(_fts_column().op("MATCH")(query))
@@ -294,7 +339,18 @@ def _fts_column() -> ColumnElement[Any]:
     return literal_column(FTS_TABLE)
 
 
-_ids = table(IDS_TABLE, column("search_id"), column("article_id"))
+# The stable ids, with each article's copied facts (revision 0013, kept by triggers)
+facts = table(
+    IDS_TABLE,
+    column("search_id"),
+    column("article_id"),
+    column("event_date", Date),
+    column("source", String),
+    column("language", String),
+    *(column(f"score_{k}", Float) for k in range(SCORE_SLOTS)),
+)
+_ids = facts
+_slots = table(SLOTS_TABLE, column("signal"), column("slot"))
 _fts = table(FTS_TABLE, column("rowid"))
 
 

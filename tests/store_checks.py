@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from pipeline import insights, queries, schema, totals
+from pipeline import insights, queries, schema, search, totals
 
 GRID = (0.0, 0.05, 0.5, 0.55, 0.95, 1.0)
 
@@ -51,6 +51,39 @@ def assert_totals_consistent(engine: Engine, signals: Sequence[str]) -> None:
         _assert_volume_consistent(engine, flt)
         _assert_shares_consistent(engine, signals, flt)
     _assert_versions_consistent(engine)
+    assert_search_facts_consistent(engine)
+
+
+def assert_search_facts_consistent(engine: Engine) -> None:
+    """SQLite (revision 0013): every article's copy beside its full-text id holds its date,
+    source, language and, in its signal's slot, each current score; free slots stay empty."""
+    if engine.dialect.name != "sqlite":
+        return
+    scores = [f"score_{k}" for k in range(search.SCORE_SLOTS)]
+    with engine.connect() as conn:
+        sql = conn.exec_driver_sql
+        slots = dict(sql(f"SELECT signal, slot FROM {search.SLOTS_TABLE}").all())
+        copies = sql(
+            "SELECT article_id, event_date, source, language, "
+            f"{', '.join(scores)} FROM {search.IDS_TABLE}"
+        ).all()
+        articles = sql("SELECT article_id, event_date, source, language FROM articles").all()
+        current = sql("SELECT article_id, signal, value FROM current_scores").all()
+    signals = {signal for _aid, signal, _value in current}
+    assert sorted(slots.values()) == list(range(len(slots)))  # taken in order, none skipped
+    assert len(slots) == search.SCORE_SLOTS or signals <= set(slots)
+    values = {(aid, signal): value for aid, signal, value in current}
+    expected = {
+        aid: (
+            str(day),
+            source,
+            language,
+            *(values.get((aid, s)) for s in sorted(slots, key=slots.__getitem__)),
+            *[None] * (search.SCORE_SLOTS - len(slots)),
+        )
+        for aid, day, source, language in articles
+    }
+    assert {aid: tuple(rest) for aid, *rest in copies} == expected
 
 
 def _assert_shares_consistent(

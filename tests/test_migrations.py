@@ -15,7 +15,7 @@ from pipeline import db, insights, migrations, queries, schema, search, store
 from pipeline.engine import MIGRATION_LOCK, make_engine, write
 from pipeline.errors import StoreError
 from tests.pg import store_url_fixture  # noqa: F401
-from tests.store_checks import assert_totals_consistent
+from tests.store_checks import assert_search_facts_consistent, assert_totals_consistent
 
 NOW = datetime(2025, 9, 16, 12, 0, tzinfo=UTC)
 VERSIONS = {"decertification_risk": "d-v1", "cooperation_tone": "c-v1", "relevance": "r-v1"}
@@ -67,6 +67,14 @@ def _fill_0001(engine: Engine, count: int = 6) -> None:
         conn.execute(insert(schema.articles), rows)
         conn.execute(insert(schema.current_scores), current)
         conn.execute(insert(schema.scores), current)
+
+
+def _filled_at(url: str, revision: str) -> Engine:
+    """A store filled at 0001, then migrated to ``revision``: as an older program left it."""
+    engine = _at_revision(url, "0001")
+    _fill_0001(engine)
+    write(engine, lambda conn: migrations.upgrade(conn, revision), lock=MIGRATION_LOCK)
+    return engine
 
 
 def _revision(engine: Engine) -> str:
@@ -125,9 +133,7 @@ def test_store_at_0002_gets_volume_rows_and_the_signal_first_key(store_url: str)
 
 
 def test_store_at_0005_gets_the_lookup_indexes_and_keeps_its_answers(store_url: str) -> None:
-    engine = _at_revision(store_url, "0001")
-    _fill_0001(engine)
-    write(engine, lambda conn: migrations.upgrade(conn, "0005"), lock=MIGRATION_LOCK)
+    engine = _filled_at(store_url, "0005")
     flt = queries.ArticleFilter(relevance_threshold=0.33)  # off the grid: from the articles
     signals = ["decertification_risk", "cooperation_tone"]
     before = queries._frame(
@@ -148,9 +154,7 @@ def test_store_at_0005_gets_the_lookup_indexes_and_keeps_its_answers(store_url: 
 
 
 def test_store_at_0006_gets_share_counts_that_answer_the_share_view(store_url: str) -> None:
-    engine = _at_revision(store_url, "0001")
-    _fill_0001(engine)
-    write(engine, lambda conn: migrations.upgrade(conn, "0006"), lock=MIGRATION_LOCK)
+    engine = _filled_at(store_url, "0006")
     kinds = {"decertification_risk": "risk", "cooperation_tone": "tone"}
     flt = queries.ArticleFilter()
     columns = ["day", "source", "articles", *kinds]
@@ -170,9 +174,7 @@ def test_store_at_0006_gets_share_counts_that_answer_the_share_view(store_url: s
 def test_store_at_0007_gets_the_rank_index_and_sorted_lists_keep_their_order(
     store_url: str,
 ) -> None:
-    engine = _at_revision(store_url, "0001")
-    _fill_0001(engine)
-    write(engine, lambda conn: migrations.upgrade(conn, "0007"), lock=MIGRATION_LOCK)
+    engine = _filled_at(store_url, "0007")
     query = insights.ArticleQuery(sort_by="decertification_risk")
     names = ["decertification_risk", "cooperation_tone", "relevance"]
     columns = [*insights.BASE_COLUMNS, *names]
@@ -192,9 +194,7 @@ def test_store_at_0007_gets_the_rank_index_and_sorted_lists_keep_their_order(
 
 
 def test_store_at_0008_moves_its_score_keys_into_their_table_and_back(store_url: str) -> None:
-    engine = _at_revision(store_url, "0001")
-    _fill_0001(engine)
-    write(engine, lambda conn: migrations.upgrade(conn, "0008"), lock=MIGRATION_LOCK)
+    engine = _filled_at(store_url, "0008")
     keys = "SELECT article_id, score_key FROM {} ORDER BY article_id"
     with engine.connect() as conn:
         before = conn.execute(text(keys.format("articles"))).all()
@@ -211,6 +211,40 @@ def test_store_at_0008_moves_its_score_keys_into_their_table_and_back(store_url:
     with engine.connect() as conn:
         assert conn.execute(text(keys.format("articles"))).all() == before
         assert "article_score_keys" not in inspect(conn).get_table_names()
+
+
+def test_store_at_0012_gets_its_facts_copied_beside_the_search_ids_and_back(
+    store_url: str,
+) -> None:
+    engine = _filled_at(store_url, "0012")
+    signals = ["decertification_risk", "cooperation_tone"]
+    flt = queries.ArticleFilter(search="t")  # every title starts with T: the hits lead
+    before = queries.daily_signal_stats(engine, signals, flt)
+    db.upgrade_store(engine, store_url)
+    upgraded = store.open_store(store_url)
+    assert_search_facts_consistent(upgraded)
+    after = queries.daily_signal_stats(upgraded, signals, flt)
+    assert after.values.tolist() == before.values.tolist() and len(after) == 6
+    if upgraded.dialect.name != "sqlite":
+        return  # PostgreSQL: nothing to copy
+    assert search.score_columns(upgraded, [*signals, "relevance"]) is not None
+    write(engine, lambda conn: migrations.downgrade(conn, "0012"), lock=MIGRATION_LOCK)
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns(search.IDS_TABLE)}
+        assert columns == {"search_id", "article_id"}
+        assert search.SLOTS_TABLE not in inspect(conn).get_table_names()
+    _fill_0001_more(engine)  # 0012's insert trigger is back
+    db.upgrade_store(engine, store_url)
+    assert_search_facts_consistent(store.open_store(store_url))
+
+
+def _fill_0001_more(engine: Engine) -> None:
+    with engine.begin() as conn:
+        row = conn.execute(select(schema.articles).where(schema.articles.c.article_id == "art000"))
+        article = dict(row.mappings().one())
+        conn.execute(insert(schema.articles), {**article, "article_id": "art100"})
+        search.flush_pending(conn)
+        assert conn.execute(text(f"SELECT count(*) FROM {search.IDS_TABLE}")).scalar_one() == 7
 
 
 def test_store_created_before_alembic_is_adopted(tmp_path: Path) -> None:

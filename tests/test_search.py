@@ -8,6 +8,7 @@ accent-insensitive on SQLite); an input without words is no search.
 from __future__ import annotations
 
 import importlib.util
+import re
 import sqlite3
 import unicodedata
 from collections.abc import Iterable
@@ -27,6 +28,7 @@ from pipeline.examples import RELEVANCE
 from pipeline.insights import ArticleQuery
 from pipeline.records import Article, Score, content_hash
 from tests.pg import pg_url_fixture, store_url_fixture  # noqa: F401
+from tests.store_checks import assert_search_facts_consistent
 
 NOW = datetime(2025, 9, 16, 12, 0, tzinfo=UTC)
 SIGNALS = ["risk", "tone"]
@@ -574,9 +576,8 @@ def test_an_in_memory_store_is_never_sliced(monkeypatch: pytest.MonkeyPatch) -> 
     assert _daily_got(daily) == _daily_in_python(flt, kept, scores, SIGNALS)
 
 
-def test_searched_aggregates_read_only_the_lookup_indexes_on_sqlite(tmp_path: Path) -> None:
-    engine = _filled(f"sqlite:///{tmp_path / 'plan.db'}")
-    flt = queries.ArticleFilter(search="certif", sources=("Wire",), start=date(2025, 9, 2))
+def _reads_of_sums(engine: Engine, flt: queries.ArticleFilter) -> list[tuple[str, Any]]:
+    """The statements (and parameters) of the searched overview, share and volume."""
     seen: list[tuple[str, Any]] = []
 
     def capture(*args: Any) -> None:
@@ -587,22 +588,122 @@ def test_searched_aggregates_read_only_the_lookup_indexes_on_sqlite(tmp_path: Pa
     insights.share_counts(engine, KINDS, flt, 0.5)
     queries.daily_volume(engine, flt)
     event.remove(engine, "before_cursor_execute", capture)
-    reads = [(sql, params) for sql, params in seen if "GROUP BY" in sql]
-    assert len(reads) == 3
+    return [(sql, params) for sql, params in seen if "GROUP BY" in sql]
+
+
+def _plans(engine: Engine, reads: list[tuple[str, Any]]) -> list[tuple[str, list[str]]]:
+    """Each read's SQL with the steps of SQLite's query plan for it."""
     with engine.connect() as conn:
-        for sql, params in reads:
-            plan = [str(r[3]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
-            steps = "\n".join(plan)
-            # from the hits (SEARCH by article_id) or, fewer candidates than hits, the index walk
-            lead = f"SEARCH a USING COVERING INDEX {schema.ARTICLES_LOOKUP} (article_id=?"
-            walk = f"SCAN a USING COVERING INDEX {schema.ARTICLES_LOOKUP}\n"
-            assert lead in steps or walk in f"{steps}\n", steps
-            for table_name in ("articles", "current_scores"):  # never the wide rows
-                assert f"sqlite_autoindex_{table_name}_" not in steps, steps
-            lookups = [step for step in plan if step.startswith("SEARCH s_")]
-            wanted = f"USING COVERING INDEX {schema.SCORES_LOOKUP} (article_id=? AND signal=?)"
-            assert all(wanted in step for step in lookups), steps
-            assert len(lookups) == (3 if "s_0" in sql else 0), steps
+        return [
+            (sql, [str(r[3]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)])
+            for sql, params in reads
+        ]
+
+
+def test_searched_aggregates_read_only_the_lookup_indexes_on_sqlite(tmp_path: Path) -> None:
+    """With fewer candidates than hits the search filters a walk of the lookup indexes."""
+    engine = _filled(f"sqlite:///{tmp_path / 'plan.db'}")
+    flt = queries.ArticleFilter(search="certif", sources=("Wire",), start=date(2025, 9, 2))
+    reads = _reads_of_sums(engine, flt)
+    assert len(reads) == 3
+    for sql, plan in _plans(engine, reads):
+        steps = "\n".join(plan)
+        walk = f"SCAN a USING COVERING INDEX {schema.ARTICLES_LOOKUP}\n"
+        assert walk in f"{steps}\n", steps
+        for table_name in ("articles", "current_scores"):  # never the wide rows
+            assert f"sqlite_autoindex_{table_name}_" not in steps, steps
+        lookups = [step for step in plan if step.startswith("SEARCH s_")]
+        wanted = f"USING COVERING INDEX {schema.SCORES_LOOKUP} (article_id=? AND signal=?)"
+        assert all(wanted in step for step in lookups), steps
+        assert len(lookups) == (3 if "s_0" in sql else 0), steps
+
+
+def test_searched_sums_led_by_the_hits_read_only_their_copied_facts_on_sqlite(
+    tmp_path: Path,
+) -> None:
+    """Revision 0013: a leading search reads each hit's row beside its full-text id, one seek by
+    integer id, and never the articles or the scores tables."""
+    engine, articles, scores = _filled_with_extra(f"sqlite:///{tmp_path / 'facts.db'}")
+    flt = queries.ArticleFilter(search="certif", languages=("en",))
+    assert queries.count_articles(engine, replace(flt, search="")) > 3  # the 3 hits lead
+    reads = _reads_of_sums(engine, flt)
+    assert len(reads) == 3
+    for sql, plan in _plans(engine, reads):
+        assert f"SEARCH {search.IDS_TABLE} USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan
+        tables = re.split(r"\sFROM\s", sql, maxsplit=1)[1].replace(search.IDS_TABLE, "ids")
+        assert "articles" not in tables and "current_scores" not in tables, sql
+    kept = _passing(flt, articles, "sqlite")
+    daily = queries.daily_signal_stats(engine, SIGNALS, flt)
+    assert _daily_got(daily) == _daily_in_python(flt, kept, scores, SIGNALS) != {}
+    counts = insights.share_counts(engine, KINDS, flt, 0.5)
+    got = {(str(r.day), r.source): (r.articles, r.risk, r.tone) for r in counts.itertuples()}
+    assert got == _share_in_python(kept, scores, flt.relevance_threshold, 0.5)
+
+
+def _assert_sums_match_the_plain_join(engine: Engine) -> None:
+    for query in ("certif", "coca", "descertificacion", "colombia"):
+        flt = queries.ArticleFilter(search=query)
+        daily = queries.daily_signal_stats(engine, [*SIGNALS, RELEVANCE], flt)
+        reference = queries._daily_detailed([*SIGNALS, RELEVANCE], flt)
+        want = queries._frame(engine, reference, list(daily.columns))
+        assert _daily_got(daily) == _daily_got(want), query
+        plain = insights._share_from_articles(KINDS, flt, 0.5)  # no engine: the lookup path
+        columns = ["day", "source", "articles", *KINDS]
+        shares = insights.share_counts(engine, KINDS, flt, 0.5)
+        assert shares.values.tolist() == queries._frame(engine, plain, columns).values.tolist()
+
+
+def test_copied_facts_follow_every_write_on_sqlite(tmp_path: Path) -> None:
+    """The triggers of revision 0013 keep the copies in step with each kind of write."""
+    engine, articles, _scores_ = _filled_with_extra(f"sqlite:///{tmp_path / 'follow.db'}")
+    assert_search_facts_consistent(engine)
+    moved = replace(articles[0], event_date=date(2025, 9, 9), source="Moved", language="fr")
+    store.upsert_articles(engine, [replace(moved, content_hash="moved")])  # an edited article
+    rescored = [Score("s000", "risk", 0.05, "v2", NOW), Score("s002", RELEVANCE, 0.1, "v2", NOW)]
+    store.save_scores(engine, rescored, {"s000": "moved", "s002": articles[2].content_hash})
+    renamed = _article("r001", "Certification renamed", "Rows without children.", "W", "en", 8)
+    with engine.begin() as conn:
+        conn.execute(insert(schema.articles), [store._article_row(renamed)])
+        search.flush_pending(conn)
+        conn.execute(text("UPDATE articles SET article_id = 'r900' WHERE article_id = 'r001'"))
+        conn.execute(
+            text("UPDATE articles SET event_date = '2025-09-07' WHERE article_id = 's001'")
+        )
+        conn.execute(
+            text("DELETE FROM current_scores WHERE article_id = 's005' AND signal = 'tone'")
+        )
+        for name in (
+            "current_scores",
+            "scores",
+            "article_sources",
+            "article_score_keys",
+            "articles",
+        ):
+            conn.execute(text(f"DELETE FROM {name} WHERE article_id = 's007'"))
+    assert_search_facts_consistent(engine)
+    _assert_sums_match_the_plain_join(engine)
+
+
+def test_signals_without_a_slot_read_the_scores_table_on_sqlite(tmp_path: Path) -> None:
+    """Eight slots: a signal stored once they are taken has no copy, and reads needing it take
+    the lookup path, with the same numbers."""
+    engine = store.open_store(f"sqlite:///{tmp_path / 'full.db'}")
+    with engine.begin() as conn:
+        for k in range(search.SCORE_SLOTS - 1):  # seven taken: the first signal stored gets one
+            conn.execute(text(f"INSERT INTO {search.SLOTS_TABLE} VALUES ('other_{k}', {k})"))
+    articles = _articles()
+    store.upsert_articles(engine, articles)
+    store.save_scores(engine, _scores(), {a.article_id: a.content_hash for a in articles})
+    with engine.connect() as conn:
+        slotted = conn.execute(text(f"SELECT signal FROM {search.SLOTS_TABLE} WHERE slot = 7"))
+        first = slotted.scalar_one()
+    assert first in (*SIGNALS, RELEVANCE)
+    assert search.score_columns(engine, [first]) is not None
+    assert search.score_columns(engine, [*SIGNALS, RELEVANCE]) is None
+    assert_search_facts_consistent(engine)
+    flt = queries.ArticleFilter(search="certif")
+    assert not any("score_" in sql for sql, _params in _reads_of_sums(engine, flt))
+    _assert_sums_match_the_plain_join(engine)
 
 
 def test_article_list_with_search_and_mentions_matches_python(store_url: str) -> None:
@@ -655,6 +756,7 @@ def _assert_index_consistent(engine: Engine) -> None:
         ).scalar_one()
         pending = conn.execute(text(f"SELECT count(*) FROM {search.PENDING_TABLE}")).scalar_one()
     assert ids == articles and orphans == 0 and pending == 0
+    assert_search_facts_consistent(engine)
 
 
 def test_inserts_are_indexed_by_one_flush_and_edits_before_it_are_safe_on_sqlite(
