@@ -212,11 +212,13 @@ def lead_if_fewer(
 
     ``candidates()`` counts the articles the other conditions keep (dates, sources, languages);
     it is only called on SQLite, when there is a search.
-    Starting from the hits looks each one up by article_id (about 4 us a hit); otherwise SQLite
-    reads the candidates and checks each one's full-text id among the hits (about 2 us). So on
-    SQLite the narrowest search leads only when it matches fewer articles than the candidates:
-    90 days of a million articles (83,000) with a search matching 300,000 took 1.3 s leading
-    and 0.55 s filtering; over the whole store the hits lead, as before (docs/benchmarks.md).
+    Starting from the hits looked each one up by article_id (about 4 us a hit; since revision
+    0013 one row by its full-text id, about 1.5 us with the grouping, see ``hit_facts``);
+    otherwise SQLite reads the candidates and checks each one's full-text id among the hits
+    (about 2 us). So on SQLite the narrowest search leads only when it matches fewer articles
+    than the candidates: 90 days of a million articles (83,000) with a search matching 300,000
+    took 1.3 s leading and 0.55 s filtering; over the whole store the hits lead
+    (docs/benchmarks.md).
     """
     return _narrowest_leads_if(engine, clauses, lambda hits: hits < candidates(), sliceable=True)
 

@@ -42,13 +42,13 @@ _CLEAR_SLOT = ",\n".join(
 )
 _CLAIM_SLOT = f"""INSERT INTO search_score_slots (signal, slot)
         SELECT NEW.signal, (SELECT count(*) FROM search_score_slots)
-        WHERE NOT EXISTS (SELECT 1 FROM search_score_slots WHERE signal = NEW.signal)
-        AND (SELECT count(*) FROM search_score_slots) < {SLOTS}"""
+        WHERE (SELECT count(*) FROM search_score_slots) < {SLOTS}"""
 _STORE_SCORE = f"""UPDATE article_search_ids SET {_SET_SLOT}
         FROM search_score_slots AS m
         WHERE m.signal = NEW.signal AND article_search_ids.article_id = NEW.article_id"""
 _FACT_TRIGGERS = (
     "search_facts_article",
+    "search_facts_slot_claim",
     "search_facts_score_insert",
     "search_facts_score_update",
     "search_facts_score_delete",
@@ -91,14 +91,22 @@ _UP = (
             SET event_date = NEW.event_date, source = NEW.source, language = NEW.language
             WHERE article_id IN (OLD.article_id, NEW.article_id);
     END""",
-    f"""CREATE TRIGGER search_facts_score_insert AFTER INSERT ON current_scores BEGIN
+    # The claim runs only for a signal without a slot (a WHEN costs less than a statement) and
+    # stores the score itself: whichever of the two insert triggers SQLite fires first, the copy
+    # is made (storing twice writes the same value).
+    f"""CREATE TRIGGER search_facts_slot_claim AFTER INSERT ON current_scores
+    WHEN NOT EXISTS (SELECT 1 FROM search_score_slots WHERE signal = NEW.signal)
+    BEGIN
         {_CLAIM_SLOT};
         {_STORE_SCORE};
     END""",
+    f"""CREATE TRIGGER search_facts_score_insert AFTER INSERT ON current_scores BEGIN
+        {_STORE_SCORE};
+    END""",
+    # an updated score's signal already had its chance at a slot when it was inserted
     f"""CREATE TRIGGER search_facts_score_update AFTER UPDATE OF value ON current_scores
     WHEN OLD.value IS NOT NEW.value
     BEGIN
-        {_CLAIM_SLOT};
         {_STORE_SCORE};
     END""",
     f"""CREATE TRIGGER search_facts_score_delete AFTER DELETE ON current_scores BEGIN
