@@ -300,8 +300,7 @@ def _share_from_articles(
     kinds: Mapping[str, str], flt: ArticleFilter, threshold: float, engine: Engine | None = None
 ) -> Select[Any]:
     rows = per_article(engine, flt, [*kinds, RELEVANCE])
-    relevance = rows.scores[RELEVANCE]
-    gate = or_(relevance.is_(None), relevance >= flt.relevance_threshold)
+    gate = rows.relevant(flt.relevance_threshold)
     counts = [
         func.sum(
             case((and_(gate, risk_expression(rows.scores[s], k) >= threshold), 1), else_=0)
@@ -310,7 +309,7 @@ def _share_from_articles(
     ]
     return (
         select(rows.day.label("day"), rows.source, func.count().label("articles"), *counts)
-        .select_from(rows.source_rows)
+        .select_from(rows.rows_from)
         .where(*rows.where)
         .group_by(rows.day, rows.source)
         .order_by(rows.day, rows.source)

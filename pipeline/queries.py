@@ -142,15 +142,14 @@ def _daily_per_article(
     """Per event day: ``n_i, total_i`` per signal over the relevant articles passing ``flt``
     (given the engine, a search leads the read only when it is the narrower condition)."""
     rows = per_article(engine, flt, [*names, RELEVANCE])
-    relevance = rows.scores[RELEVANCE]
-    gate = or_(relevance.is_(None), relevance >= flt.relevance_threshold)
+    gate = rows.relevant(flt.relevance_threshold)
     sums: list[Any] = []
     for name in names:
         value = case((gate, rows.scores[name]))
         sums += [func.count(value), func.sum(value)]
     return (
         select(rows.day, *sums)
-        .select_from(rows.source_rows)
+        .select_from(rows.rows_from)
         .where(*rows.where)
         .group_by(rows.day)
         .order_by(rows.day)
@@ -161,11 +160,16 @@ def _daily_per_article(
 class PerArticle:
     """Where a read summing over every article passing a filter finds each one's facts."""
 
-    source_rows: FromClause  # what to select from
+    rows_from: FromClause  # what to select from
     day: Any  # the article's event date
     source: Any
     scores: dict[str, Any]  # each signal's current score (NULL: not scored)
     where: list[Any]  # the filter on those rows
+
+    def relevant(self, threshold: float) -> Any:
+        """The relevance gate: no relevance score, or one at or above ``threshold``."""
+        relevance = self.scores[RELEVANCE]
+        return or_(relevance.is_(None), relevance >= threshold)
 
 
 def per_article(engine: Engine | None, flt: ArticleFilter, signals: Sequence[str]) -> PerArticle:
@@ -177,15 +181,10 @@ def per_article(engine: Engine | None, flt: ArticleFilter, signals: Sequence[str
     """
     art = search.lookup(a, "a")  # see lookup(): every hit or every article, never the wide rows
     conditions = searched(engine, flt, art)
-    lead = search.leading(engine, conditions) if engine is not None else None
-    copied = None
-    if engine is not None and lead is not None:
-        copied = search.score_columns(engine, signals)
-    if lead is not None and copied is not None:
-        hits, chosen = search.hit_facts(lead)
-        f = search.facts
-        where = [*_where_columns(flt, f.c.event_date, f.c.source, f.c.language), *chosen]
-        return PerArticle(hits, f.c.event_date, f.c.source, copied, where)
+    if engine is not None:
+        copied = _copied_facts(engine, flt, conditions, signals)
+        if copied is not None:
+            return copied
     joined: FromClause = art
     scores: dict[str, Any] = {}
     for i, name in enumerate(dict.fromkeys(signals)):
@@ -194,6 +193,21 @@ def per_article(engine: Engine | None, flt: ArticleFilter, signals: Sequence[str
         joined = joined.outerjoin(alias, on)
         scores[name] = alias.c.value
     return PerArticle(joined, art.c.event_date, art.c.source, scores, conditions)
+
+
+def _copied_facts(
+    engine: Engine, flt: ArticleFilter, conditions: Sequence[Any], signals: Sequence[str]
+) -> PerArticle | None:
+    """The leading search's hits with their copied facts, or None (no search leads, or a signal
+    has no slot)."""
+    lead = search.leading(engine, conditions)
+    scores = search.score_columns(engine, signals) if lead is not None else None
+    if lead is None or scores is None:
+        return None
+    hits, chosen = search.hit_facts(lead)
+    f = search.facts
+    where = [*_where_columns(flt, f.c.event_date, f.c.source, f.c.language), *chosen]
+    return PerArticle(hits, f.c.event_date, f.c.source, scores, where)
 
 
 def summed_rows(engine: Engine, stmt: Select[Any], keys: int) -> list[tuple[Any, ...]]:
@@ -282,7 +296,7 @@ def daily_volume(engine: Engine, flt: ArticleFilter | None = None) -> pd.DataFra
         rows = per_article(engine, flt, [])
         stmt = (
             select(rows.day.label("day"), func.count().label("articles"))
-            .select_from(rows.source_rows)
+            .select_from(rows.rows_from)
             .where(*rows.where)
             .group_by(rows.day)
             .order_by(rows.day)

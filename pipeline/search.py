@@ -285,7 +285,7 @@ def _is_sliced(element: Any) -> bool:
 def _top_id(engine: Engine) -> int:
     """The largest full-text id (SQLite): about the store's size, and where the ids end."""
     with engine.connect() as conn:
-        return int(conn.execute(select(func.max(_ids.c.search_id))).scalar() or 0)
+        return int(conn.execute(select(func.max(facts.c.search_id))).scalar() or 0)
 
 
 def hit_counts(engine: Engine, clauses: Sequence[ColumnElement[bool]]) -> list[int]:
@@ -351,7 +351,6 @@ facts = table(
     column("language", String),
     *(column(f"score_{k}", Float) for k in range(SCORE_SLOTS)),
 )
-_ids = facts
 _slots = table(SLOTS_TABLE, column("signal"), column("slot"))
 _fts = table(FTS_TABLE, column("rowid"))
 
@@ -368,14 +367,16 @@ def _compile_sqlite(element: _Match, compiler: SQLCompiler, **kw: Any) -> str:
     """
     query: BindParameter[str] = bindparam("fts_query", element.fts, unique=True)
     if not element.lookup:
-        own = select(_ids.c.search_id).where(_ids.c.article_id == element.articles.c.article_id)
+        own = select(facts.c.search_id).where(facts.c.article_id == element.articles.c.article_id)
         rowids = select(_fts.c.rowid).where(_fts_column().op("MATCH")(query))
         return compiler.process(own.scalar_subquery().in_(rowids), **kw)
-    hits = select(_ids.c.article_id).select_from(_fts.join(_ids, _ids.c.search_id == _fts.c.rowid))
+    hits = select(facts.c.article_id).select_from(
+        _fts.join(facts, facts.c.search_id == _fts.c.rowid)
+    )
     # sorted, so SQLite builds the IN list by appending, not by inserting random string keys,
     # and then looks the hits up in index order (2.4-2.7 s -> 1.4-1.7 s for 300,000 hits of a
     # million hash ids; docs/benchmarks.md)
-    hits = hits.where(_fts_column().op("MATCH")(query)).order_by(_ids.c.article_id)
+    hits = hits.where(_fts_column().op("MATCH")(query)).order_by(facts.c.article_id)
     if element.sliced:  # every id unless ``slices`` binds a range; FTS5 applies it as it reads
         hits = hits.where(_fts.c.rowid >= bindparam(_FROM, 0), _fts.c.rowid < bindparam(_TO, 2**62))
     return compiler.process(element.articles.c.article_id.in_(hits), **kw)
