@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,6 @@ from pipeline.config import CONFIG_ENV_VAR
 from pipeline.errors import PipelineError
 
 F = TypeVar("F", bound=Callable[..., Any])
-ROOT = Path(__file__).resolve().parents[1]
 
 
 class _Group(click.Group):
@@ -96,26 +94,6 @@ def run(ctx: click.Context, no_feeds: bool, worker: str, workers: int | None) ->
         ctx.exit(1)
 
 
-def streamlit_command(port: int, script: Path = ROOT / "dashboard.py") -> list[str]:
-    """``streamlit run`` bound to 127.0.0.1, headless, with no usage statistics (no outbound
-    calls); the one way the dashboard is started, by ``dashboard``/``up`` and by the tests."""
-    return [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(script),
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-
-
 @cli.command()
 @click.option(
     "--port", type=int, envvar="PORT", default=8501, show_default=True, help="Port (or set PORT)."
@@ -126,14 +104,26 @@ def dashboard(ctx: click.Context, port: int) -> None:
 
     Example: policy-risk dashboard --port 8502
     """
+    from pipeline import dashboard_server as server
+
     config = get_config(ctx)
     env = {**os.environ, CONFIG_ENV_VAR: str(config.path)}
-    click.echo(f"Dashboard on http://localhost:{port}  (Ctrl+C to stop)", err=True)
+    url = server.local_url(port)
+    process = subprocess.Popen(server.streamlit_command(port), env=env)
     try:
-        completed = subprocess.run(streamlit_command(port), env=env, check=False)
-    except KeyboardInterrupt:
-        return
-    ctx.exit(completed.returncode)
+        server.wait_until_healthy(url, process)
+        problem = server.first_run(url)  # before anyone connects (see dashboard_server)
+        if problem:
+            click.echo(f"Warning: {problem}", err=True)
+        click.echo(f"Dashboard on http://localhost:{port}  (Ctrl+C to stop)", err=True)
+        returncode = process.wait()
+    except KeyboardInterrupt:  # streamlit got the same Ctrl+C and is shutting down
+        returncode = 0
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+    ctx.exit(returncode)
 
 
 @cli.command()

@@ -6,15 +6,14 @@ import os
 import shutil
 import socket
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from pipeline.cli import streamlit_command
+from pipeline.dashboard_server import first_run, local_url, streamlit_command, wait_until_healthy
+from pipeline.errors import PipelineError
 from tests.conftest import ROOT, require
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -39,32 +38,29 @@ class Dashboard:
     url: str
     log: Path
     process: subprocess.Popen[bytes]
+    first_run_problem: str | None = None  # what ``first_run`` said (None: it ran cleanly)
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
 def start_dashboard(config: Path, log: Path, script: Path = ROOT / "dashboard.py") -> Dashboard:
-    """Start ``streamlit run`` headless on a free 127.0.0.1 port and wait for its health check."""
+    """Start ``streamlit run`` headless on a free 127.0.0.1 port as ``policy-risk dashboard``
+    does: wait for its health check, then give it its first run before any browser connects."""
     port = free_port()
     env = {**os.environ, "POLICY_RISK_CONFIG": str(config)}
-    command = streamlit_command(port, script)
     handle = log.open("wb")
+    command = streamlit_command(port, script)
     process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     handle.close()
-    dashboard = Dashboard(f"http://127.0.0.1:{port}", log, process)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{dashboard.output()}")
-        try:
-            with urllib.request.urlopen(f"{dashboard.url}/_stcore/health", timeout=2) as response:
-                if response.read().decode() == "ok":
-                    return dashboard
-        except OSError:
-            time.sleep(0.3)
-    process.terminate()
-    raise RuntimeError(f"streamlit did not become healthy in 60 s:\n{dashboard.output()}")
+    dashboard = Dashboard(local_url(port), log, process)
+    try:
+        wait_until_healthy(dashboard.url, process)
+    except PipelineError as error:
+        stop_dashboard(dashboard)
+        raise RuntimeError(f"{error}:\n{dashboard.output()}") from error
+    dashboard.first_run_problem = first_run(dashboard.url)
+    return dashboard
 
 
 def stop_dashboard(dashboard: Dashboard) -> None:

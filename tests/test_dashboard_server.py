@@ -1,0 +1,105 @@
+"""The dashboard's server start: healthy, then one run of the script before any visitor.
+
+Real Streamlit servers on 127.0.0.1 (no browser): a first run that never happened, or happened
+per visitor, would leave the first analyst waiting for the imports and cold caches.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from pipeline.dashboard_server import FIRST_RUN_PATH, HEALTH_PATH
+from tests.browser import free_port, start_dashboard, stop_dashboard
+from tests.conftest import ROOT, write_config
+
+COUNTING = """
+import os
+from pathlib import Path
+
+import streamlit as st
+
+marker = Path(os.environ["FIRST_RUN_MARKER"])
+with marker.open("a", encoding="utf-8") as runs:
+    runs.write("run\\n")
+st.title("Counting runs")
+"""
+FAILING = """
+import streamlit as st
+
+st.title("Fails")
+raise RuntimeError("the store is unreadable")
+"""
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_the_script_runs_once_before_any_visitor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = tmp_path / "runs.txt"
+    script = tmp_path / "counting.py"
+    script.write_text(COUNTING, encoding="utf-8")
+    monkeypatch.setenv("FIRST_RUN_MARKER", str(marker))  # the server inherits it
+    server = start_dashboard(write_config(tmp_path), tmp_path / "log.txt", script)
+    try:
+        assert server.first_run_problem is None
+        assert marker.read_text(encoding="utf-8") == "run\n"  # made by the start, no browser
+        assert _get(f"{server.url}{HEALTH_PATH}") == (200, "ok")
+    finally:
+        stop_dashboard(server)
+
+
+def test_a_failing_first_run_is_reported_and_the_server_keeps_serving(tmp_path: Path) -> None:
+    script = tmp_path / "failing.py"
+    script.write_text(FAILING, encoding="utf-8")
+    server = start_dashboard(write_config(tmp_path), tmp_path / "log.txt", script)
+    try:
+        assert server.first_run_problem is not None
+        assert "HTTP 503" in server.first_run_problem and "error" in server.first_run_problem
+        assert _get(f"{server.url}{HEALTH_PATH}") == (200, "ok")
+        assert _get(f"{server.url}{FIRST_RUN_PATH}")[0] == 503
+    finally:
+        stop_dashboard(server)
+
+
+def test_policy_risk_dashboard_announces_the_page_after_its_first_run(tmp_path: Path) -> None:
+    """The command prints the address once the first run is done; Ctrl+C stops it cleanly."""
+    config = write_config(tmp_path)  # no database yet: the page says how to fill it
+    port = free_port()
+    command = [sys.executable, "-m", "pipeline", "--config", str(config), "dashboard"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port)], cwd=ROOT, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stderr is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not any("Dashboard on" in x for x in lines):
+            line = process.stderr.readline()
+            if not line and process.poll() is not None:
+                break
+            lines.append(line)
+        assert f"Dashboard on http://localhost:{port}" in "".join(lines), lines
+        assert not any("Warning" in x for x in lines), lines
+        assert _get(f"http://127.0.0.1:{port}{HEALTH_PATH}") == (200, "ok")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
