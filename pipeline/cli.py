@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import traceback
 from collections.abc import Callable
@@ -94,6 +95,10 @@ def run(ctx: click.Context, no_feeds: bool, worker: str, workers: int | None) ->
         ctx.exit(1)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 @cli.command()
 @click.option(
     "--port", type=int, envvar="PORT", default=8501, show_default=True, help="Port (or set PORT)."
@@ -110,6 +115,8 @@ def dashboard(ctx: click.Context, port: int) -> None:
     env = {**os.environ, CONFIG_ENV_VAR: str(config.path)}
     url = server.local_url(port)
     process = subprocess.Popen(server.streamlit_command(port), env=env)
+    # a service manager's SIGTERM stops the server too, instead of leaving it running orphaned
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.wait_until_healthy(url, process)
         problem = server.first_run(url)  # before anyone connects (see dashboard_server)
@@ -117,7 +124,7 @@ def dashboard(ctx: click.Context, port: int) -> None:
             click.echo(f"Warning: {problem}", err=True)
         click.echo(f"Dashboard on http://localhost:{port}  (Ctrl+C to stop)", err=True)
         returncode = process.wait()
-    except KeyboardInterrupt:  # streamlit got the same Ctrl+C and is shutting down
+    except KeyboardInterrupt:  # Ctrl+C (streamlit got it too) or SIGTERM
         returncode = 0
     finally:
         if process.poll() is None:

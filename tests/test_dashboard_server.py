@@ -6,6 +6,7 @@ per visitor, would leave the first analyst waiting for the imports and cold cach
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -75,14 +76,23 @@ def test_a_failing_first_run_is_reported_and_the_server_keeps_serving(tmp_path: 
         stop_dashboard(server)
 
 
-def test_policy_risk_dashboard_announces_the_page_after_its_first_run(tmp_path: Path) -> None:
-    """The command prints the address once the first run is done; Ctrl+C stops it cleanly."""
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_policy_risk_dashboard_announces_the_page_after_its_first_run(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    """The command prints the address once the first run is done; Ctrl+C (the whole process
+    group) or a service manager's SIGTERM (the command alone) stops the server with it."""
     config = write_config(tmp_path)  # no database yet: the page says how to fill it
     port = free_port()
     command = [sys.executable, "-m", "pipeline", "--config", str(config), "dashboard"]
     process = subprocess.Popen(
-        [*command, "--port", str(port)], cwd=ROOT, stderr=subprocess.PIPE, text=True
+        [*command, "--port", str(port)],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as in a terminal
     )
+    health = f"http://127.0.0.1:{port}{HEALTH_PATH}"
     try:
         assert process.stderr is not None
         lines: list[str] = []
@@ -94,12 +104,17 @@ def test_policy_risk_dashboard_announces_the_page_after_its_first_run(tmp_path: 
             lines.append(line)
         assert f"Dashboard on http://localhost:{port}" in "".join(lines), lines
         assert not any("Warning" in x for x in lines), lines
-        assert _get(f"http://127.0.0.1:{port}{HEALTH_PATH}") == (200, "ok")
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0
+        assert _get(health) == (200, "ok")
+        if stop == signal.SIGINT:
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=40) == 0
+        with pytest.raises(OSError):  # the server is gone too
+            urllib.request.urlopen(health, timeout=2)
     finally:
         if process.poll() is None:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         if process.stderr is not None:
             process.stderr.close()
