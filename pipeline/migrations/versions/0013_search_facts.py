@@ -110,7 +110,7 @@ _UP = (
         {_STORE_SCORE};
     END""",
     f"""CREATE TRIGGER search_facts_score_delete AFTER DELETE ON current_scores BEGIN
-        UPDATE article_search_ids SET {_CLEAR_SLOT.replace("NEW.", "OLD.")}
+        UPDATE article_search_ids SET {_CLEAR_SLOT}
         FROM search_score_slots AS m
         WHERE m.signal = OLD.signal AND article_search_ids.article_id = OLD.article_id;
     END""",
