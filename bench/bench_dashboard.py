@@ -3,8 +3,10 @@
 1. **Page load to first drawn chart**, in headless Chromium (Playwright, Debian's binary), for the
    dashboard and for a trivial one-chart Streamlit page, started and timed in the same run. The
    time is ``performance.now()`` (ms since navigation start) when the first Plotly SVG exists.
-   Round 1 is *cold* (fresh server, empty caches); later rounds are *warm* (new browser page,
-   same server, caches filled). Target: dashboard within 1.5x of the trivial page. Also timed,
+   Round 1 is *cold*: the first page load of a fresh server, started as ``policy-risk
+   dashboard`` starts it (``tests.browser.start_dashboard``: healthy, then one run of the script
+   before any browser, ``pipeline/dashboard_server.py``); later rounds are *warm* (new browser
+   page, same server, caches filled). Target: dashboard within 1.5x of the trivial page. Also timed,
    for the dashboard: the *full page*, when the sidebar's weight sliders exist (a session's first
    run draws the composite chart alone and the rest once it is painted, ``views/first_paint.py``).
 2. **Server time of a filter change**: Streamlit's AppTest runs the dashboard script in this
