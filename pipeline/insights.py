@@ -307,13 +307,7 @@ def _share_from_articles(
         ).label(s)
         for s, k in kinds.items()
     ]
-    return (
-        select(rows.day.label("day"), rows.source, func.count().label("articles"), *counts)
-        .select_from(rows.rows_from)
-        .where(*rows.where)
-        .group_by(rows.day, rows.source)
-        .order_by(rows.day, rows.source)
-    )
+    return rows.summed([rows.day, rows.source], [func.count().label("articles"), *counts])
 
 
 def daily_coverage(engine: Engine) -> pd.DataFrame:

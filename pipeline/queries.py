@@ -147,13 +147,7 @@ def _daily_per_article(
     for name in names:
         value = case((gate, rows.scores[name]))
         sums += [func.count(value), func.sum(value)]
-    return (
-        select(rows.day, *sums)
-        .select_from(rows.rows_from)
-        .where(*rows.where)
-        .group_by(rows.day)
-        .order_by(rows.day)
-    )
+    return rows.summed([rows.day], sums)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +159,16 @@ class PerArticle:
     source: Any
     scores: dict[str, Any]  # each signal's current score (NULL: not scored)
     where: list[Any]  # the filter on those rows
+
+    def summed(self, keys: Sequence[Any], values: Sequence[Any]) -> Select[Any]:
+        """``values`` per group of ``keys`` over these rows, in key order (``summed_rows``)."""
+        return (
+            select(*keys, *values)
+            .select_from(self.rows_from)
+            .where(*self.where)
+            .group_by(*keys)
+            .order_by(*keys)
+        )
 
     def relevant(self, threshold: float) -> Any:
         """The relevance gate: no relevance score, or one at or above ``threshold``."""
@@ -294,13 +298,7 @@ def daily_volume(engine: Engine, flt: ArticleFilter | None = None) -> pd.DataFra
     flt = flt or ArticleFilter()
     if search.has_words(flt.search):
         rows = per_article(engine, flt, [])
-        stmt = (
-            select(rows.day.label("day"), func.count().label("articles"))
-            .select_from(rows.rows_from)
-            .where(*rows.where)
-            .group_by(rows.day)
-            .order_by(rows.day)
-        )
+        stmt = rows.summed([rows.day], [func.count()])
         return pd.DataFrame(summed_rows(engine, stmt, keys=1), columns=["day", "articles"])
     counted = (
         select(dt.c.day, func.sum(dt.c.n).label("articles"))

@@ -321,8 +321,9 @@ def hit_facts(lead: _Match) -> tuple[FromClause, list[ColumnElement[bool]]]:
 
     One seek per hit, by the integer id FTS5 returns them in (ascending), instead of looking each
     hit's article and scores up by its string id: 0.43-0.78 s against 1.1-1.7 s for 300,000 hits
-    of a million articles on one thread (revision 0013; docs/benchmarks.md). Sliced like the
-    condition when ``lead.sliced``.
+    of a million articles on one thread (revision 0013; docs/benchmarks.md). With
+    ``lead.sliced``, every id unless ``slices`` binds a range (FTS5 applies it as it reads).
+    The ``IN`` condition a leading match compiles to reads the same hits.
     """
     query: BindParameter[str] = bindparam("fts_query", lead.fts, unique=True)
     where: list[ColumnElement[bool]] = [_fts_column().op("MATCH")(query)]
@@ -365,20 +366,17 @@ def _compile_sqlite(element: _Match, compiler: SQLCompiler, **kw: Any) -> str:
     key per hit (0.95 s against 0.22 s for 300,000 hits filtering 10,000 articles). Each article
     checked then costs one lookup in the id table's unique index.
     """
-    query: BindParameter[str] = bindparam("fts_query", element.fts, unique=True)
     if not element.lookup:
+        query: BindParameter[str] = bindparam("fts_query", element.fts, unique=True)
         own = select(facts.c.search_id).where(facts.c.article_id == element.articles.c.article_id)
         rowids = select(_fts.c.rowid).where(_fts_column().op("MATCH")(query))
         return compiler.process(own.scalar_subquery().in_(rowids), **kw)
-    hits = select(facts.c.article_id).select_from(
-        _fts.join(facts, facts.c.search_id == _fts.c.rowid)
-    )
+    joined, chosen = hit_facts(element)
     # sorted, so SQLite builds the IN list by appending, not by inserting random string keys,
     # and then looks the hits up in index order (2.4-2.7 s -> 1.4-1.7 s for 300,000 hits of a
     # million hash ids; docs/benchmarks.md)
-    hits = hits.where(_fts_column().op("MATCH")(query)).order_by(facts.c.article_id)
-    if element.sliced:  # every id unless ``slices`` binds a range; FTS5 applies it as it reads
-        hits = hits.where(_fts.c.rowid >= bindparam(_FROM, 0), _fts.c.rowid < bindparam(_TO, 2**62))
+    hits = select(facts.c.article_id).select_from(joined).where(*chosen)
+    hits = hits.order_by(facts.c.article_id)
     return compiler.process(element.articles.c.article_id.in_(hits), **kw)
 
 
