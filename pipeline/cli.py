@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import subprocess
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -113,13 +112,11 @@ def dashboard(ctx: click.Context, port: int) -> None:
 
     config = get_config(ctx)
     env = {**os.environ, CONFIG_ENV_VAR: str(config.path)}
-    url = server.local_url(port)
-    process = subprocess.Popen(server.streamlit_command(port), env=env)
     # a service manager's SIGTERM stops the server too, instead of leaving it running orphaned
     signal.signal(signal.SIGTERM, _interrupt)
+    process = None
     try:
-        server.wait_until_healthy(url, process)
-        problem = server.first_run(url)  # before anyone connects (see dashboard_server)
+        process, problem = server.start(port, env=env)  # first run before anyone connects
         if problem:
             click.echo(f"Warning: {problem}", err=True)
         click.echo(f"Dashboard on http://localhost:{port}  (Ctrl+C to stop)", err=True)
@@ -127,7 +124,7 @@ def dashboard(ctx: click.Context, port: int) -> None:
     except KeyboardInterrupt:  # Ctrl+C (streamlit got it too) or SIGTERM
         returncode = 0
     finally:
-        if process.poll() is None:
+        if process is not None and process.poll() is None:
             process.terminate()
             process.wait(timeout=30)
     ctx.exit(returncode)

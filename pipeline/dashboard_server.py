@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from pipeline.errors import PipelineError
 
@@ -89,3 +90,20 @@ def first_run(url: str, timeout: float = FIRST_RUN_TIMEOUT_S) -> str | None:
         return f"the dashboard's first run failed (HTTP {error.code}): {detail}"
     except OSError as error:
         return f"the dashboard's first run did not finish: {error}"
+
+
+def start(
+    port: int, script: Path = ROOT / "dashboard.py", **popen: Any
+) -> tuple[subprocess.Popen[bytes], str | None]:
+    """Start the server on ``port`` (``popen``: env, output, cwd), wait for its health, then
+    give it its first run; the process and what ``first_run`` said. A server that never
+    answers is stopped (``DashboardStartError``), as is one interrupted while starting."""
+    process = subprocess.Popen(streamlit_command(port, script), **popen)
+    url = local_url(port)
+    try:
+        wait_until_healthy(url, process)
+    except BaseException:  # never answered, or Ctrl+C while waiting: do not leave it running
+        process.terminate()
+        process.wait(timeout=30)
+        raise
+    return process, first_run(url)

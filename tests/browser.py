@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.dashboard_server import first_run, local_url, streamlit_command, wait_until_healthy
+from pipeline.dashboard_server import local_url, start
 from pipeline.errors import PipelineError
 from tests.conftest import ROOT, require
 
@@ -49,18 +49,14 @@ def start_dashboard(config: Path, log: Path, script: Path = ROOT / "dashboard.py
     does: wait for its health check, then give it its first run before any browser connects."""
     port = free_port()
     env = {**os.environ, "POLICY_RISK_CONFIG": str(config)}
-    handle = log.open("wb")
-    command = streamlit_command(port, script)
-    process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-    handle.close()
-    dashboard = Dashboard(local_url(port), log, process)
-    try:
-        wait_until_healthy(dashboard.url, process)
-    except PipelineError as error:
-        stop_dashboard(dashboard)
-        raise RuntimeError(f"{error}:\n{dashboard.output()}") from error
-    dashboard.first_run_problem = first_run(dashboard.url)
-    return dashboard
+    with log.open("wb") as handle:
+        try:
+            process, problem = start(
+                port, script, env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT
+            )
+        except PipelineError as error:
+            raise RuntimeError(f"{error}:\n{log.read_text(errors='replace')}") from error
+    return Dashboard(local_url(port), log, process, problem)
 
 
 def stop_dashboard(dashboard: Dashboard) -> None:

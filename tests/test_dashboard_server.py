@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.dashboard_server import FIRST_RUN_PATH, HEALTH_PATH
+from pipeline.dashboard_server import FIRST_RUN_PATH, HEALTH_PATH, local_url
 from tests.browser import free_port, start_dashboard, stop_dashboard
 from tests.conftest import ROOT, write_config
 
@@ -92,7 +92,7 @@ def test_policy_risk_dashboard_announces_the_page_after_its_first_run(
         text=True,
         start_new_session=True,  # its own process group, as in a terminal
     )
-    health = f"http://127.0.0.1:{port}{HEALTH_PATH}"
+    health = f"{local_url(port)}{HEALTH_PATH}"
     try:
         assert process.stderr is not None
         lines: list[str] = []
