@@ -37,6 +37,7 @@ from bench.generate_articles import SOURCES, generate_items
 from pipeline import queries, store
 from pipeline.normalise import normalise_item
 from pipeline.records import Article, Score
+from pipeline.run import INGEST_BATCH
 from pipeline.scoring import ModelSet, load_models, score_articles
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -282,7 +283,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", required=True, help="SQLAlchemy URL of an empty store")
     parser.add_argument("--n", type=int, default=1_000_000, help="articles to load")
-    parser.add_argument("--batch", type=int, default=1000, help="articles per batch")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=INGEST_BATCH,
+        help=f"articles per ingest transaction (default {INGEST_BATCH}, as policy-risk run)",
+    )
     parser.add_argument("--models", type=Path, help="models folder (default: models/)")
     parser.add_argument("--report", type=Path, help="also write the figures to this JSON file")
     parser.add_argument(

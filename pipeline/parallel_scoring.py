@@ -2,8 +2,11 @@
 
 The store has one writer at a time anyway (SQLite), so only the CPU-heavy part moves out: each
 worker loads the models once and scores whole batches; this process reads pending articles and
-saves each batch's scores in one transaction, exactly as the serial path does, while the workers
-score the next batches. Workers are forked where that is safe (POSIX, one thread), so they
+saves the scores while the workers score the next batches. Batches that are finished together
+are saved together, in one transaction of up to SAVE_BATCHES batches: on a store of a hundred
+thousand articles each transaction rewrites a page of every index for almost every article it
+touches, so one commit of 5,000 articles writes far fewer pages than five of 1,000
+(docs/benchmarks.md). Workers are forked where that is safe (POSIX, one thread), so they
 start with the loaded models; elsewhere they are spawned and load the models themselves (several
 seconds). A worker that dies loses nothing: its articles are still unscored and the next pass
 (or the next run) picks them up. Small backlogs are scored in-process.
@@ -34,6 +37,7 @@ MAX_WORKERS = 8
 PARENT_CHECK_S = 0.5
 MAX_OFFERED = 20 * BATCH  # articles kept in memory for scoring; more are read back later
 QUEUED_PER_WORKER = 3  # batches in flight per worker: none waits while the parent saves
+SAVE_BATCHES = 5  # finished batches saved in one transaction at most (a few seconds of lock)
 
 _WORKER_MODELS: list[ModelSet | Exception] = []
 
@@ -102,7 +106,7 @@ class BackgroundScorer:
     def pump(self) -> None:
         """Save what the workers finished, then give them more; never waits for a worker."""
         while self._inflight and self._inflight[0][1].done():
-            self._save_oldest()
+            self._save_finished()
         self._top_up()
 
     def finish(self) -> int:
@@ -111,7 +115,7 @@ class BackgroundScorer:
             self._top_up()
             if not self._inflight:
                 return self.scored
-            self._save_oldest()
+            self._save_finished()
 
     def close(self) -> None:
         """Stop the workers; batches not yet saved are dropped (they stay pending)."""
@@ -149,11 +153,21 @@ class BackgroundScorer:
             future = self._started().submit(_score_in_worker, batch, store.now_utc())
             self._inflight.append((batch, future))
 
-    def _save_oldest(self) -> None:
-        batch, future = self._inflight.popleft()
-        hashes = {a.article_id: a.content_hash for a in batch}
-        store.save_scores(self._engine, future.result(), hashes)
-        self.scored += len(batch)
+    def _save_finished(self) -> None:
+        """Save the oldest batch (waiting for it) and the finished batches right behind it, in
+        read order, in one transaction. A failed batch is never combined: it is the oldest on
+        the next call, which raises its error after the batches before it were saved."""
+        batches = [self._inflight.popleft()]
+        scores = list(batches[0][1].result())
+        while len(batches) < SAVE_BATCHES and self._inflight:
+            future = self._inflight[0][1]
+            if not future.done() or future.exception() is not None:
+                break
+            batches.append(self._inflight.popleft())
+            scores.extend(future.result())
+        hashes = {a.article_id: a.content_hash for batch, _ in batches for a in batch}
+        store.save_scores(self._engine, scores, hashes)
+        self.scored += sum(len(batch) for batch, _ in batches)
         self._progress(f"scored by {self._workers} workers", self.scored)
 
     def _started(self) -> ProcessPoolExecutor:

@@ -24,6 +24,11 @@ from pipeline.scoring import ModelSet, load_models, score_articles
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]
 BATCH = 1000
+# Articles per ingest transaction: past a hundred thousand articles nearly every new row lands on
+# a page of its own in each index, so a commit of 5,000 rewrites far fewer pages per article
+# than five commits of 1,000 (docs/benchmarks.md). One source's items are never mixed with
+# another's, so only large seed files and archives fill a batch.
+INGEST_BATCH = 5000
 PARALLEL_AFTER = 2 * BATCH  # backlog size from which worker processes pay for their start-up
 
 
@@ -52,8 +57,8 @@ def ingest_items(
     """Store raw payloads first, then the normalised articles, in batches (``after_batch`` is
     told each batch's outcome once it is committed)."""
     added = updated = unchanged = duplicates = 0
-    for start in range(0, len(items), BATCH):
-        chunk = items[start : start + BATCH]
+    for start in range(0, len(items), INGEST_BATCH):
+        chunk = items[start : start + INGEST_BATCH]
         store.save_raw_items(engine, chunk)
         now = store.now_utc()
         result = store.upsert_articles(engine, [normalise_item(item, now) for item in chunk])

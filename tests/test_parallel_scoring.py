@@ -9,19 +9,20 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent import futures
 from contextlib import contextmanager, nullcontext
 from itertools import islice
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bench.generate_articles import generate_items, write_jsonl
 from pipeline import schema, store
 from pipeline.config import load_config
 from pipeline.errors import ModelError
 from pipeline.normalise import normalise_item
-from pipeline.parallel_scoring import worker_count
+from pipeline.parallel_scoring import BackgroundScorer, worker_count
 from pipeline.run import BATCH, PARALLEL_AFTER, run_pipeline, score_pending
 from pipeline.scoring import ModelSet, load_model_folders, load_models
 from tests.conftest import require, write_config
@@ -122,6 +123,31 @@ def test_a_spawned_worker_that_cannot_load_the_models_stops_the_run_with_its_err
     left = store.articles_to_score(engine, models.versions(), BACKLOG)
     assert len(left) == BACKLOG - PARALLEL_AFTER  # the in-process batches were kept, whole
     assert_totals_consistent(engine, ["decertification_risk", "cooperation_tone"])
+
+
+def test_batches_finished_together_are_saved_in_one_transaction(
+    tmp_path: Path, models: ModelSet
+) -> None:
+    backlog = 3 * BATCH + 17  # four batches, the last one short
+    url = _filled_store(tmp_path / "store.db", backlog)
+    engine = store.open_store(url, create=False)
+    commits: list[int] = []
+    event.listen(engine, "commit", lambda _conn: commits.append(1))
+    stages: list[tuple[str, int]] = []
+    with BackgroundScorer(engine, models, 2, lambda s, n: stages.append((s, n))) as scorer:
+        scorer.offer(store.articles_to_score(engine, models.versions(), backlog))
+        scorer.pump()  # hands out the four batches; none is finished yet
+        assert len(commits) == 0
+        futures.wait([future for _, future in scorer._inflight])
+        scorer.pump()
+        assert len(commits) == 1
+        assert scorer.finish() == backlog
+    assert stages == [("scored by 2 workers", backlog)]
+    assert store.articles_to_score(engine, models.versions(), 10) == []
+    with engine.connect() as conn:
+        history = conn.execute(select(func.count()).select_from(schema.scores)).scalar_one()
+    assert history == backlog * len(models.models)
+    assert_totals_consistent(engine, [s for s in models.models if s != "relevance"])
 
 
 def test_worker_count() -> None:
