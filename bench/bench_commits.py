@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
-from bench.bench_upsert import _articles, _scores
+from bench.bench_upsert import fixed_scores, normalised_articles
 from pipeline import store
 from pipeline.records import Article
 
@@ -62,7 +62,7 @@ def _watch_statements(engine: Engine, counter: Counter[str]) -> None:
 
 def _write(engine: Engine, batch: list[Article]) -> None:
     store.upsert_articles(engine, batch)
-    store.save_scores(engine, _scores(batch), {a.article_id: a.content_hash for a in batch})
+    store.save_scores(engine, fixed_scores(batch), {a.article_id: a.content_hash for a in batch})
 
 
 def _log_frames(wal: Path, start: int, end: int) -> list[int]:
@@ -87,7 +87,7 @@ def pages_per_commit(db: Path, batch: list[Article]) -> dict[str, dict[str, int]
     wal = Path(f"{db}-wal")
     store.upsert_articles(engine, batch)
     after_ingest = wal.stat().st_size
-    store.save_scores(engine, _scores(batch), {a.article_id: a.content_hash for a in batch})
+    store.save_scores(engine, fixed_scores(batch), {a.article_id: a.content_hash for a in batch})
     after_scores = wal.stat().st_size
     frames = {
         "ingest": _log_frames(wal, 0, after_ingest),
@@ -111,7 +111,7 @@ def main() -> None:
     args = parser.parse_args()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{args.db}{suffix}").unlink(missing_ok=True)
-    articles = _articles(args.n + args.batch)
+    articles = normalised_articles(args.n + args.batch)
     engine = store.open_store(f"sqlite:///{args.db}")
     spent: Counter[str] = Counter()
     _watch_statements(engine, spent)

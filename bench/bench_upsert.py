@@ -29,7 +29,8 @@ from pipeline.normalise import normalise_item
 from pipeline.records import Article, Score
 
 
-def _articles(n: int) -> list[Article]:
+def normalised_articles(n: int) -> list[Article]:
+    """``n`` synthetic articles, normalised before any clock starts (shared with bench_commits)."""
     now = store.now_utc()
     return [normalise_item(item, now) for item in islice(generate_items(n), n)]
 
@@ -38,7 +39,8 @@ SIGNALS = ("decertification_risk", "cooperation_tone", "relevance")
 EXPLANATION = '{"terms": [' + ", ".join(['["word", 0.123]'] * 18) + "]}"  # about 300 bytes
 
 
-def _scores(batch: list[Article]) -> list[Score]:
+def fixed_scores(batch: list[Article]) -> list[Score]:
+    """Three scores per article, fixed values and a 300-byte explanation: the write, no model."""
     now = store.now_utc()
     return [
         Score(a.article_id, signal, (i % 97) / 97, "bench-v1", now, explanation=EXPLANATION)
@@ -64,7 +66,7 @@ def one_round(
         chunk = articles[start : start + batch]
         store.upsert_articles(engine, chunk)
         if scores:
-            made = _scores(chunk)
+            made = fixed_scores(chunk)
             began = time.process_time()
             store.save_scores(engine, made, {a.article_id: a.content_hash for a in chunk})
             saving += time.process_time() - began
@@ -95,7 +97,7 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=10_000, help="articles per window figure")
     parser.add_argument("--scores", action="store_true", help="also save three scores each")
     args = parser.parse_args()
-    articles = _articles(args.n)
+    articles = normalised_articles(args.n)
     for _ in range(args.rounds):
         figures = one_round(args.db, articles, args.batch, args.window, args.scores)
         print(json.dumps({"n": args.n, **figures}), flush=True)  # noqa: T201

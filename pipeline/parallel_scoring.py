@@ -158,13 +158,13 @@ class BackgroundScorer:
         read order, in one transaction. A failed batch is never combined: it is the oldest on
         the next call, which raises its error after the batches before it were saved."""
         batches = [self._inflight.popleft()]
-        scores = list(batches[0][1].result())
+        batches[0][1].result()  # waits; a failed batch raises here, before anything is combined
         while len(batches) < SAVE_BATCHES and self._inflight:
             future = self._inflight[0][1]
             if not future.done() or future.exception() is not None:
                 break
             batches.append(self._inflight.popleft())
-            scores.extend(future.result())
+        scores = [score for _, future in batches for score in future.result()]
         hashes = {a.article_id: a.content_hash for batch, _ in batches for a in batch}
         store.save_scores(self._engine, scores, hashes)
         self.scored += sum(len(batch) for batch, _ in batches)
