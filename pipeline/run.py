@@ -8,7 +8,7 @@ with nothing half-done.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -16,13 +16,14 @@ from sqlalchemy import Engine
 
 from pipeline import store
 from pipeline.config import Config
-from pipeline.normalise import normalise_item
+from pipeline.prepare import PreparedBatch, prepare_here
 from pipeline.records import RawItem
 from pipeline.runlog import Heartbeat
 from pipeline.scoring import ModelSet, load_models, score_articles
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]
+Preparer = Callable[[Sequence[Sequence[RawItem]]], Iterable[PreparedBatch]]
 BATCH = 1000
 # Articles per ingest transaction: past a hundred thousand articles nearly every new row lands on
 # a page of its own in each index, so a commit of 5,000 rewrites far fewer pages per article
@@ -53,15 +54,17 @@ def ingest_items(
     engine: Engine,
     items: Sequence[RawItem],
     after_batch: Callable[[store.UpsertResult], None] | None = None,
+    prepare: Preparer = prepare_here,
+    batch_size: int = INGEST_BATCH,
 ) -> store.UpsertResult:
     """Store raw payloads first, then the normalised articles, in batches (``after_batch`` is
-    told each batch's outcome once it is committed)."""
+    told each batch's outcome once it is committed; ``prepare`` builds the batches, by default
+    in this process; ``batch_size`` articles per transaction)."""
     added = updated = unchanged = duplicates = 0
-    for start in range(0, len(items), INGEST_BATCH):
-        chunk = items[start : start + INGEST_BATCH]
-        store.save_raw_items(engine, chunk)
-        now = store.now_utc()
-        result = store.upsert_articles(engine, [normalise_item(item, now) for item in chunk])
+    batches = [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
+    for prepared in prepare(batches):
+        store.save_payload_rows(engine, prepared.payload_rows)
+        result = store.upsert_articles(engine, prepared.articles)
         added += result.added
         updated += result.updated
         unchanged += result.unchanged
@@ -91,6 +94,14 @@ class _ScoringAlongside:
             self._scorer.offer(result.stored)
             if self._ingested >= PARALLEL_AFTER:
                 self._scorer.pump()
+
+    def prepare(self, batches: Sequence[Sequence[RawItem]]) -> Iterable[PreparedBatch]:
+        """Prepare a source's batches in the scoring workers when it has more than one (a
+        seed archive: the workers have time to spare while this process writes); otherwise
+        here, without starting them."""
+        if self._scorer is not None and len(batches) > 1:
+            return self._scorer.prepare(batches)
+        return prepare_here(batches)
 
     def finish(self) -> int:
         """Drain the workers, then score whatever is still pending; return the count."""
@@ -158,11 +169,11 @@ def run_pipeline(
     added = updated = ok = 0
     scoring = _ScoringAlongside(engine, models, workers, progress)
     try:
-        seed_result = _ingest_seeds(config, engine, errors, progress, scoring.after_batch)
+        seed_result = _ingest_seeds(config, engine, errors, progress, scoring)
         added, updated, ok = seed_result.added, seed_result.updated, int(bool(config.sources.seeds))
         if include_feeds and config.sources.feeds:
             feed_added, feed_updated, feeds_ok = _ingest_feeds(
-                config, engine, worker, errors, scoring.after_batch
+                config, engine, worker, errors, scoring
             )
             added, updated, ok = added + feed_added, updated + feed_updated, ok + feeds_ok
         scored = scoring.finish()
@@ -199,13 +210,13 @@ def _ingest_seeds(
     engine: Engine,
     errors: list[tuple[str, str]],
     progress: Progress,
-    after_batch: Callable[[store.UpsertResult], None],
+    scoring: _ScoringAlongside,
 ) -> store.UpsertResult:
     from pipeline.seeds import read_seeds
 
     result = read_seeds(config.sources.seeds)
     errors.extend(result.errors)
-    outcome = ingest_items(engine, result.items, after_batch)
+    outcome = ingest_items(engine, result.items, scoring.after_batch, scoring.prepare)
     progress("seed articles read", len(result.items))
     return outcome
 
@@ -215,7 +226,7 @@ def _ingest_feeds(
     engine: Engine,
     worker: str,
     errors: list[tuple[str, str]],
-    after_batch: Callable[[store.UpsertResult], None],
+    scoring: _ScoringAlongside,
 ) -> tuple[int, int, int]:
     from pipeline.feed_cycle import collect_feeds
     from pipeline.feed_health import record_articles_added
@@ -228,7 +239,7 @@ def _ingest_feeds(
             errors.append((f"feed:{outcome.name}", outcome.error or "failed"))
             continue
         ok += 1
-        result = ingest_items(engine, outcome.items, after_batch)
+        result = ingest_items(engine, outcome.items, scoring.after_batch, scoring.prepare)
         record_articles_added(engine, {outcome.name: result.added})
         added, updated = added + result.added, updated + result.updated
     return added, updated, ok

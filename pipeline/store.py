@@ -40,6 +40,8 @@ __all__ = [
     "open_store",
     "record_source_error",
     "save_label",
+    "payload_rows",
+    "save_payload_rows",
     "save_raw_items",
     "save_scores",
     "start_run",
@@ -83,8 +85,19 @@ def now_utc() -> datetime:
 
 def save_raw_items(engine: Engine, items: Sequence[RawItem]) -> int:
     """Store payloads exactly as received, before parsing, so they can be re-processed later."""
-    rows = list({(r["origin"], r["payload_hash"]): r for r in map(_raw_row, items)}.values())
-    if not rows:
+    return save_payload_rows(engine, payload_rows(items))
+
+
+def payload_rows(items: Sequence[RawItem]) -> list[dict[str, Any]]:
+    """The ``raw_items`` rows of these items (CPU only: a long ingest builds them in workers)."""
+    return [_raw_row(item) for item in items]
+
+
+def save_payload_rows(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert rows from ``payload_rows`` (those already stored are skipped); return how many
+    were new."""
+    unique = list({(r["origin"], r["payload_hash"]): r for r in rows}.values())
+    if not unique:
         return 0
 
     def work(conn: Connection) -> int:
@@ -92,7 +105,7 @@ def save_raw_items(engine: Engine, items: Sequence[RawItem]) -> int:
         stmt = insert_for(conn, t).on_conflict_do_nothing(
             index_elements=[t.c.origin, t.c.payload_hash]
         )
-        return len(conn.execute(stmt.returning(t.c.raw_id), rows).all())
+        return len(conn.execute(stmt.returning(t.c.raw_id), unique).all())
 
     return write(engine, work)
 

@@ -11,6 +11,8 @@ import time
 from collections.abc import Iterator
 from concurrent import futures
 from contextlib import contextmanager, nullcontext
+from dataclasses import replace
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 
@@ -23,13 +25,16 @@ from pipeline.config import load_config
 from pipeline.errors import ModelError
 from pipeline.normalise import normalise_item
 from pipeline.parallel_scoring import BackgroundScorer, worker_count
-from pipeline.run import BATCH, PARALLEL_AFTER, run_pipeline, score_pending
+from pipeline.prepare import PreparedBatch, prepare_here
+from pipeline.records import Article, RawItem
+from pipeline.run import BATCH, INGEST_BATCH, PARALLEL_AFTER, run_pipeline, score_pending
 from pipeline.scoring import ModelSet, load_model_folders, load_models
 from tests.conftest import require, write_config
 from tests.store_checks import assert_totals_consistent
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKLOG = PARALLEL_AFTER + 2 * BATCH + 137  # serial batches, then a parallel tail
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _filled_store(path: Path, n: int) -> str:
@@ -216,10 +221,42 @@ def test_kill_9_of_the_parent_ends_its_workers_and_a_rerun_completes(
     assert_totals_consistent(engine, ["decertification_risk", "cooperation_tone"])
 
 
-def test_a_run_scores_alongside_ingest_and_matches_an_in_process_run(tmp_path: Path) -> None:
+def _stored_without_clock(url: str) -> tuple[list[dict[str, object]], list[tuple[str, ...]]]:
+    """Every article (but when it was written) and every raw payload, in key order."""
+    engine = store.open_store(url, create=False)
+    a, raw = schema.articles, schema.raw_items
+    with engine.connect() as conn:
+        articles = conn.execute(select(a).order_by(a.c.article_id)).mappings().all()
+        payloads = conn.execute(
+            select(raw.c.origin, raw.c.source, raw.c.payload_hash, raw.c.payload).order_by(
+                raw.c.origin, raw.c.payload_hash
+            )
+        ).all()
+    engine.dispose()
+    clock = {"ingested_at", "updated_at"}
+    return (
+        [{k: v for k, v in row.items() if k not in clock} for row in articles],
+        [tuple(row) for row in payloads],
+    )
+
+
+def test_a_run_scores_alongside_ingest_and_matches_an_in_process_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seeds = tmp_path / "seeds"
-    write_jsonl(seeds, BACKLOG + BATCH, per_file=BATCH, seed=11, words=120)
-    results = {}
+    n = BACKLOG + BATCH  # more than one ingest batch: the second is prepared in the workers
+    assert n > INGEST_BATCH
+    write_jsonl(seeds, n, per_file=BATCH, seed=11, words=120)
+    prepared_in_workers: list[int] = []
+    real_prepare = BackgroundScorer.prepare
+
+    def counted(self: BackgroundScorer, batches: list[list[RawItem]]) -> Iterator[PreparedBatch]:
+        for batch in real_prepare(self, batches):
+            prepared_in_workers.append(len(batch.articles))
+            yield batch
+
+    monkeypatch.setattr(BackgroundScorer, "prepare", counted)
+    results, stored = {}, {}
     for workers in (0, 2):
         folder = tmp_path / f"w{workers}"
         folder.mkdir()
@@ -231,13 +268,57 @@ def test_a_run_scores_alongside_ingest_and_matches_an_in_process_run(tmp_path: P
             progress=lambda s, _n, seen=stages: seen.append(s),
             workers=workers,
         )
-        assert summary.added == summary.scored == BACKLOG + BATCH
+        assert summary.added == summary.scored == n
         assert ("scored by 2 workers" in stages) == (workers == 2)
         results[workers] = _current(config.database.url)
+        stored[workers] = _stored_without_clock(config.database.url)
         engine = store.open_store(config.database.url, create=False)
         assert store.articles_to_score(engine, load_models(config).versions(), 10) == []
         assert_totals_consistent(engine, ["decertification_risk", "cooperation_tone"])
+    assert prepared_in_workers == [INGEST_BATCH, n - INGEST_BATCH]
+    assert len(stored[2][0]) == len(stored[2][1]) == n
+    assert stored[2] == stored[0]
     assert results[0].keys() == results[2].keys()
     for key, (value, version, explanation) in results[0].items():
         assert results[2][key][0] == pytest.approx(value, abs=1e-9)
         assert results[2][key][1:] == (version, explanation)
+
+
+def _without_clock(prepared: list[PreparedBatch]) -> list[tuple[list[dict], list[Article]]]:
+    """The batches with their timestamps (when each was prepared) left out."""
+    return [
+        (
+            [{k: v for k, v in row.items() if k != "fetched_at"} for row in batch.payload_rows],
+            [replace(article, ingested_at=EPOCH) for article in batch.articles],
+        )
+        for batch in prepared
+    ]
+
+
+def test_workers_prepare_ingest_batches_like_this_process_and_in_order(models: ModelSet) -> None:
+    items = list(islice(generate_items(200, seed=5, words=60), 200))
+    batches = [items[:90], items[90:91], items[91:]]  # split across both workers, or not
+    with BackgroundScorer(None, models, 2, lambda *_: None) as scorer:  # type: ignore[arg-type]
+        in_workers = list(scorer.prepare(batches))
+    here = list(prepare_here(batches))
+    assert [len(b.articles) for b in in_workers] == [90, 1, 109]
+    assert _without_clock(in_workers) == _without_clock(here)
+    assert [a.article_id for b in in_workers for a in b.articles] == [
+        normalise_item(item, EPOCH).article_id for item in items
+    ]
+
+
+def test_a_batch_failing_in_a_worker_raises_its_error_after_the_batches_before_it(
+    models: ModelSet,
+) -> None:
+    items = list(islice(generate_items(30, seed=6, words=40), 30))
+    broken = replace(items[0], title=None)  # type: ignore[arg-type]  # what a bug would pass
+    batches = [items[:10], [*items[10:20], broken], items[20:]]
+    with pytest.raises(TypeError) as here:
+        list(prepare_here(batches))
+    yielded: list[PreparedBatch] = []
+    with BackgroundScorer(None, models, 2, lambda *_: None) as scorer:  # type: ignore[arg-type]
+        with pytest.raises(TypeError) as in_worker:
+            yielded.extend(scorer.prepare(batches))
+    assert [len(b.articles) for b in yielded] == [10]
+    assert str(in_worker.value) == str(here.value)
