@@ -18,6 +18,7 @@ was the bottleneck, spending a fifth of its time there while the workers waited 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import threading
@@ -33,7 +34,7 @@ from sqlalchemy import Engine
 from pipeline import store
 from pipeline.errors import ModelError
 from pipeline.id_ledger import IdLedger
-from pipeline.prepare import PreparedBatch, prepare_batch
+from pipeline.prepare import PreparedBatch, prepare_wired, wire_items
 from pipeline.records import Article, RawItem, Score
 from pipeline.scoring import ModelSet, load_model_folders, score_articles
 
@@ -44,6 +45,7 @@ MAX_OFFERED = 20 * BATCH  # articles kept in memory for scoring; more are read b
 QUEUED_PER_WORKER = 3  # batches in flight per worker: none waits while the parent saves
 SAVE_BATCHES = 5  # finished batches saved in one transaction at most (a few seconds of lock)
 PREPARE_AHEAD = 2  # ingest batches being prepared in the workers while this process writes
+WORKER_NICENESS = 10  # workers give way to this process, the writer (see _yield_to_parent)
 
 _WORKER_MODELS: list[ModelSet | Exception] = []
 
@@ -110,8 +112,10 @@ class BackgroundScorer:
         self._offered.extend(self._untried(articles[:room]))
 
     def pump(self) -> None:
-        """Save what the workers finished, then give them more; never waits for a worker."""
-        while self._inflight and self._inflight[0][1].done():
+        """Save finished batches once SAVE_BATCHES of them wait in read order (one full
+        transaction; a failed batch is raised at once), then give the workers more; never
+        waits for a worker."""
+        while self._finished_in_order() >= SAVE_BATCHES or self._oldest_failed():
             self._save_finished()
         self._top_up()
 
@@ -141,7 +145,7 @@ class BackgroundScorer:
                 now = store.now_utc()
                 queued.append(
                     [
-                        self._started().submit(prepare_batch, items[i : i + size], now)
+                        self._started().submit(prepare_wired, wire_items(items[i : i + size]), now)
                         for i in range(0, len(items), size)
                     ]
                 )
@@ -164,9 +168,25 @@ class BackgroundScorer:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def _finished_in_order(self) -> int:
+        finished = 0
+        for _, future in self._inflight:
+            if not future.done():
+                break
+            finished += 1
+        return finished
+
+    def _oldest_failed(self) -> bool:
+        return (
+            bool(self._inflight)
+            and self._inflight[0][1].done()
+            and (self._inflight[0][1].exception() is not None)
+        )
+
     def _top_up(self) -> None:
-        """Hand out offered articles first, then pending ones read from the store."""
-        room = self._workers * QUEUED_PER_WORKER - len(self._inflight)
+        """Hand out offered articles first, then pending ones read from the store (finished
+        batches waiting to be saved do not count against the workers' queue)."""
+        room = self._workers * QUEUED_PER_WORKER - (len(self._inflight) - self._finished_in_order())
         while room > 0 and self._offered:
             count = min(BATCH, len(self._offered))
             batch = [self._offered.popleft() for _ in range(count)]
@@ -213,11 +233,13 @@ class BackgroundScorer:
 
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = _pool(self._models, self._workers)
+            self._pool = worker_pool(self._models, self._workers)
         return self._pool
 
 
-def _pool(models: ModelSet, workers: int) -> ProcessPoolExecutor:
+def worker_pool(models: ModelSet, workers: int) -> ProcessPoolExecutor:
+    """Start ``workers`` processes holding ``models``, below this process's priority, each
+    leaving when this process dies."""
     if _can_fork():
         # the children start with the loaded models and their warmed token tables (copy on
         # write); they never touch the parent's connections, and leave with os._exit
@@ -225,7 +247,7 @@ def _pool(models: ModelSet, workers: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             workers,
             mp_context=multiprocessing.get_context("fork"),
-            initializer=_watch_parent,
+            initializer=_start_forked_worker,
             initargs=(os.getpid(),),
         )
     return ProcessPoolExecutor(
@@ -239,6 +261,20 @@ def _pool(models: ModelSet, workers: int) -> ProcessPoolExecutor:
 def _can_fork() -> bool:
     """Fork only where it exists and no other thread could hold a lock across it."""
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def _start_forked_worker(parent: int) -> None:
+    _yield_to_parent()
+    _watch_parent(parent)
+
+
+def _yield_to_parent() -> None:
+    """Run below the parent's priority. The parent alone writes, the pipeline's narrowest
+    stage; with three busy processes on two cores the scheduler otherwise shares the cores
+    equally and the writer waits for workers that are ahead anyway."""
+    if hasattr(os, "nice"):  # POSIX
+        with contextlib.suppress(OSError):
+            os.nice(WORKER_NICENESS)
 
 
 def _watch_parent(parent: int) -> None:
@@ -256,6 +292,7 @@ def _watch_parent(parent: int) -> None:
 def _start_worker(parent: int, folders: dict[str, Path], versions: dict[str, str]) -> None:
     """Load the models once per worker; a failure is kept and raised with the first batch
     (an initializer that raises only breaks the pool, losing the message)."""
+    _yield_to_parent()
     _watch_parent(parent)
     try:
         models = load_model_folders(folders)

@@ -24,7 +24,13 @@ from pipeline import schema, store
 from pipeline.config import load_config
 from pipeline.errors import ModelError
 from pipeline.normalise import normalise_item
-from pipeline.parallel_scoring import BackgroundScorer, worker_count
+from pipeline.parallel_scoring import (
+    SAVE_BATCHES,
+    WORKER_NICENESS,
+    BackgroundScorer,
+    worker_count,
+    worker_pool,
+)
 from pipeline.prepare import PreparedBatch, prepare_here
 from pipeline.records import Article, RawItem
 from pipeline.run import BATCH, INGEST_BATCH, PARALLEL_AFTER, run_pipeline, score_pending
@@ -130,10 +136,8 @@ def test_a_spawned_worker_that_cannot_load_the_models_stops_the_run_with_its_err
     assert_totals_consistent(engine, ["decertification_risk", "cooperation_tone"])
 
 
-def test_batches_finished_together_are_saved_in_one_transaction(
-    tmp_path: Path, models: ModelSet
-) -> None:
-    backlog = 3 * BATCH + 17  # four batches, the last one short
+def test_finished_batches_are_saved_in_full_transactions(tmp_path: Path, models: ModelSet) -> None:
+    backlog = SAVE_BATCHES * BATCH + 17  # a full transaction of batches, then a short batch
     url = _filled_store(tmp_path / "store.db", backlog)
     engine = store.open_store(url, create=False)
     commits: list[int] = []
@@ -141,13 +145,22 @@ def test_batches_finished_together_are_saved_in_one_transaction(
     stages: list[tuple[str, int]] = []
     with BackgroundScorer(engine, models, 2, lambda s, n: stages.append((s, n))) as scorer:
         scorer.offer(store.articles_to_score(engine, models.versions(), backlog))
-        scorer.pump()  # hands out the four batches; none is finished yet
+        scorer.pump()  # hands out every batch; none is finished yet
+        assert len(commits) == 0
+        assert len(scorer._inflight) == SAVE_BATCHES + 1
+        futures.wait([future for _, future in scorer._inflight][: SAVE_BATCHES - 1])
+        scorer.pump()  # fewer than a transaction's worth finished in order: nothing saved
         assert len(commits) == 0
         futures.wait([future for _, future in scorer._inflight])
-        scorer.pump()
+        scorer.pump()  # the first SAVE_BATCHES together; the last waits for company
         assert len(commits) == 1
+        assert scorer.scored == SAVE_BATCHES * BATCH
         assert scorer.finish() == backlog
-    assert stages == [("scored by 2 workers", backlog)]
+        assert len(commits) == 2
+    assert stages == [
+        ("scored by 2 workers", SAVE_BATCHES * BATCH),
+        ("scored by 2 workers", backlog),
+    ]
     assert store.articles_to_score(engine, models.versions(), 10) == []
     with engine.connect() as conn:
         history = conn.execute(select(func.count()).select_from(schema.scores)).scalar_one()
@@ -312,13 +325,26 @@ def test_a_batch_failing_in_a_worker_raises_its_error_after_the_batches_before_i
     models: ModelSet,
 ) -> None:
     items = list(islice(generate_items(30, seed=6, words=40), 30))
-    broken = replace(items[0], title=None)  # type: ignore[arg-type]  # what a bug would pass
+    broken = replace(items[0], page_date="2026-01-01")  # type: ignore[arg-type]  # a bug
     batches = [items[:10], [*items[10:20], broken], items[20:]]
-    with pytest.raises(TypeError) as here:
+    with pytest.raises(AttributeError) as here:
         list(prepare_here(batches))
     yielded: list[PreparedBatch] = []
     with BackgroundScorer(None, models, 2, lambda *_: None) as scorer:  # type: ignore[arg-type]
-        with pytest.raises(TypeError) as in_worker:
+        with pytest.raises(AttributeError) as in_worker:
             yielded.extend(scorer.prepare(batches))
     assert [len(b.articles) for b in yielded] == [10]
     assert str(in_worker.value) == str(here.value)
+
+
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_workers_run_below_the_writers_priority(models: ModelSet, start: str) -> None:
+    expected = min(19, os.nice(0) + WORKER_NICENESS)
+    with nullcontext() if start == "fork" else _another_thread():
+        pool = worker_pool(models, 2)
+        try:
+            seen = {pool.submit(os.nice, 0).result() for _ in range(4)}
+        finally:
+            pool.shutdown()
+    assert seen == {expected}  # and this process, the writer, keeps its own priority
+    assert os.nice(0) == expected - WORKER_NICENESS or expected == 19
