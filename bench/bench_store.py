@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.generate_articles import SOURCES, generate_items
 from pipeline import queries, run, store
@@ -39,6 +39,9 @@ from pipeline.normalise import normalise_item
 from pipeline.records import Article, Score
 from pipeline.run import INGEST_BATCH
 from pipeline.scoring import ModelSet, load_models, score_articles
+
+if TYPE_CHECKING:
+    from pipeline.parallel_scoring import BackgroundScorer
 
 ROOT = Path(__file__).resolve().parents[1]
 SIGNALS = ("decertification_risk", "cooperation_tone")
@@ -164,9 +167,10 @@ def load_pipelined(
 def load_with_workers(
     url: str, n: int, batch: int, models: ModelSet, workers: int
 ) -> list[dict[str, Any]]:
-    """As ``policy-risk run --workers N`` does: N worker processes score while this process
-    ingests (``pipeline.parallel_scoring.BackgroundScorer``), saving their scores between
-    ingest batches; at each 100,000 the backlog is drained, so every window is fully scored.
+    """As ``policy-risk run --workers N`` does: N worker processes prepare the ingest batches
+    and score while this process writes (``pipeline.parallel_scoring.BackgroundScorer``),
+    saving their scores between ingest batches; at each 100,000 the backlog is drained, so
+    every window is fully scored.
     Each window's articles are generated before it starts (about 300 MB per 100,000).
 
     "model" is the time this process spends handing out batches, saving scores and draining.
@@ -191,7 +195,9 @@ def load_with_workers(
     return checkpoints
 
 
-def _ingest_alongside(engine: Any, items: list[Any], batch: int, scorer: Any, clock: Clock) -> None:
+def _ingest_alongside(
+    engine: Any, items: list[Any], batch: int, scorer: BackgroundScorer, clock: Clock
+) -> None:
     """``run.ingest_items`` as ``policy-risk run`` calls it with workers: batches prepared in
     the workers, each stored batch offered to them. "ingest" is the time outside the offers."""
     model_before = clock.window.get("model", 0.0), clock.window_cpu.get("model", 0.0)

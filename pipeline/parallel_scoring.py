@@ -2,14 +2,15 @@
 
 The store has one writer at a time anyway (SQLite), so only the CPU-heavy part moves out: each
 worker loads the models once and scores whole batches; this process reads pending articles and
-saves the scores while the workers score the next batches. Batches that are finished together
-are saved together, in one transaction of up to SAVE_BATCHES batches: on a store of a hundred
+saves the scores while the workers score the next batches. Finished batches are saved
+SAVE_BATCHES at a time, in read order, in one transaction: on a store of a hundred
 thousand articles each transaction rewrites a page of every index for almost every article it
 touches, so one commit of 5,000 articles writes far fewer pages than five of 1,000
 (docs/benchmarks.md). Workers are forked where that is safe (POSIX, one thread), so they
 start with the loaded models; elsewhere they are spawned and load the models themselves (several
 seconds). A worker that dies loses nothing: its articles are still unscored and the next pass
-(or the next run) picks them up. Small backlogs are scored in-process.
+(or the next run) picks them up. Workers run below this process's priority, so the writer,
+the narrowest stage, never waits for the CPU behind them. Small backlogs are scored in-process.
 
 A long ingest also hands the workers its CPU-only preparation (``prepare``: payload rows and
 normalised articles, ``pipeline.prepare``), a batch or two ahead of the writes: this process
@@ -177,11 +178,10 @@ class BackgroundScorer:
         return finished
 
     def _oldest_failed(self) -> bool:
-        return (
-            bool(self._inflight)
-            and self._inflight[0][1].done()
-            and (self._inflight[0][1].exception() is not None)
-        )
+        if not self._inflight:
+            return False
+        oldest = self._inflight[0][1]
+        return oldest.done() and oldest.exception() is not None
 
     def _top_up(self) -> None:
         """Hand out offered articles first, then pending ones read from the store (finished
