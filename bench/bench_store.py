@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any
 
 from bench.generate_articles import SOURCES, generate_items
 from pipeline import queries, run, store
-from pipeline.normalise import normalise_item
 from pipeline.records import Article, Score
 from pipeline.run import INGEST_BATCH
 from pipeline.scoring import ModelSet, load_models, score_articles
@@ -215,9 +214,12 @@ def _ingest_alongside(
 
 
 def _ingest(engine: Any, chunk: list[Any]) -> tuple[Article, ...]:
-    store.save_raw_items(engine, chunk)
-    now = store.now_utc()
-    return store.upsert_articles(engine, [normalise_item(item, now) for item in chunk]).stored
+    """``run.ingest_items`` for one batch, in this process; the articles it stored."""
+    stored: list[Article] = []
+    run.ingest_items(
+        engine, chunk, lambda result: stored.extend(result.stored), batch_size=len(chunk)
+    )
+    return tuple(stored)
 
 
 def _checkpoint(done: int, clock: Clock, wall: float) -> dict[str, Any]:
