@@ -94,6 +94,44 @@ def test_share_counts_agree_with_the_risk_comparisons_in_python_and_sql() -> Non
             assert list(sql) == want, value
 
 
+def test_each_totals_row_sums_the_share_counts_of_its_scores(store_url: str) -> None:
+    """The writer counts scores per grid step and sums them once per row (``totals._daily``):
+    every stored row must equal the sum of ``share_counts`` over the scores it holds."""
+    rng = random.Random(5)
+    engine = store.open_store(store_url)
+    articles = [_article(n, rng) for n in range(300)]
+    store.upsert_articles(engine, articles)
+    _save(engine, _scores(articles, rng, "v1"), articles)
+    a, cs, d = schema.articles, schema.current_scores, schema.daily_signal_totals
+    gate = cs.alias("gate")
+    on_gate = (gate.c.article_id == a.c.article_id) & (gate.c.signal == RELEVANCE)
+    scored = select(a.c.event_date, cs.c.signal, a.c.source, a.c.language, gate.c.value, cs.c.value)
+    scored = scored.select_from(
+        cs.join(a, a.c.article_id == cs.c.article_id).outerjoin(gate, on_gate)
+    )
+    share_columns = [*schema.RISK_AT_LEAST, *schema.TONE_AT_LEAST]
+    with engine.connect() as conn:
+        want: dict[tuple, list[int]] = {}
+        for day, signal, source, language, relevance, value in conn.execute(scored):
+            key = (day, signal, source, language, totals.relevance_bucket(relevance))
+            sums = want.setdefault(key, [0] * len(share_columns))
+            for i, hit in enumerate(totals.share_counts(value)):
+                sums[i] += hit
+        rows = conn.execute(
+            select(
+                d.c.day,
+                d.c.signal,
+                d.c.source,
+                d.c.language,
+                d.c.relevance_bucket,
+                *[d.c[name] for name in share_columns],
+            ).where(d.c.signal != totals.VOLUME)
+        ).all()
+    got = {tuple(r[:5]): list(r[5:]) for r in rows if any(r[5:]) or tuple(r[:5]) in want}
+    assert got == want
+    assert sum(sum(v) for v in want.values()) > 1000  # the rows really hold scores
+
+
 def test_totals_follow_inserts_rescoring_and_edits(store_url: str) -> None:
     rng = random.Random(7)
     engine = store.open_store(store_url)
