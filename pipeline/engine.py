@@ -20,10 +20,12 @@ import random
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Table, create_engine, event, text
+from sqlalchemy import Date, DateTime, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -184,9 +186,45 @@ def execute_rows(conn: Connection, stmt: Any, rows: Sequence[Mapping[str, Any]])
     if order is None or not set(order) <= known or any(r.keys() != known for r in rows):
         conn.execute(stmt, list(rows))
         return
-    processors = [
-        (name, compiled.binds[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
-        for name in order
-    ]
-    params = [tuple(row[n] if p is None else p(row[n]) for n, p in processors) for row in rows]
+    converters = []
+    for position, name in enumerate(order):
+        column_type = compiled.binds[name].type
+        process = column_type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        if process is not None:
+            remember = isinstance(column_type, Date | DateTime)
+            converters.append((position, _remembered(process) if remember else process))
+    pick = itemgetter(*order)
+    if len(order) == 1:
+        params = [(pick(row),) for row in rows]
+    else:
+        params = [pick(row) for row in rows]
+    if converters:
+        params = [_converted(values, converters) for values in params]
     conn.exec_driver_sql(compiled.string, params)
+
+
+def _converted(values: tuple[Any, ...], converters: list[tuple[int, Any]]) -> tuple[Any, ...]:
+    out = list(values)
+    for position, process in converters:
+        out[position] = process(out[position])
+    return tuple(out)
+
+
+def _remembered(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``process`` run once per distinct date or time of one statement's rows.
+
+    A batch's rows share a few timestamps (its scoring time, its ingest time) and days, and
+    formatting each again was 4 % of the run process (py-spy, docs/benchmarks.md). The offset is
+    part of the key: equal instants in different zones format to different wall times.
+    """
+    done: dict[tuple[Any, Any], Any] = {}
+
+    def run(value: Any) -> Any:
+        key = (value, value.utcoffset() if isinstance(value, datetime) else None)
+        try:
+            return done[key]
+        except KeyError:
+            done[key] = out = process(value)
+            return out
+
+    return run

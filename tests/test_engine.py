@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +171,29 @@ def test_execute_rows_stores_exactly_what_sqlalchemy_stores(
     assert compiled == [("shortcut", not shortcut)] * 2 + [("sqlalchemy", True)] * 2
     assert [r[6] for r in stored[0]] == [4, 2]  # "a" then "b", each counted twice
     assert "2026-03-01 12:30:05.123456" in stored[0][1]
+
+
+def test_execute_rows_formats_repeated_and_zoned_times_like_sqlalchemy(tmp_path: Path) -> None:
+    """The shortcut formats each distinct date and time once per statement; an equal instant in
+    another zone is a different wall time to SQLite's text format, so it must not be reused."""
+    bogota = timezone(timedelta(hours=-5))
+    times = [_AT, _AT, _AT.astimezone(bogota), _AT.replace(tzinfo=None), None, _AT]
+    days = [date(2024, 1, 9), date(2024, 1, 9), None, _AT, date(2024, 1, 10), date(2024, 1, 9)]
+    rows = [
+        {**_ROWS[0], "key": f"k{n}", "at": at, "day": day}
+        for n, (at, day) in enumerate(zip(times, days, strict=True))
+    ]
+    stored = []
+    for name, run in (("shortcut", execute_rows), ("sqlalchemy", Connection.execute)):
+        engine = make_engine(f"sqlite:///{tmp_path / name}.db")
+        _METADATA.create_all(engine)
+        with engine.begin() as conn:
+            run(conn, _upsert(conn), rows)
+            stored.append(_stored(conn))
+    assert stored[0] == stored[1]
+    at_column = [row[3] for row in stored[0]]
+    assert at_column[0] == at_column[1] != at_column[2]  # 12:30 UTC is 07:30 in Bogotá
+    assert "07:30:05.123456" in at_column[2]
 
 
 def test_execute_rows_refuses_rows_of_different_shapes_like_sqlalchemy(tmp_path: Path) -> None:
