@@ -193,13 +193,12 @@ def execute_rows(conn: Connection, stmt: Any, rows: Sequence[Mapping[str, Any]])
         if process is not None:
             remember = isinstance(column_type, Date | DateTime)
             converters.append((position, _remembered(process) if remember else process))
-    pick = itemgetter(*order)
-    if len(order) == 1:
-        params = [(pick(row),) for row in rows]
+    # itemgetter of several keys returns a tuple, of one key the bare value
+    pick = itemgetter(*order) if len(order) > 1 else lambda row: (row[order[0]],)
+    if converters:
+        params = [_converted(pick(row), converters) for row in rows]
     else:
         params = [pick(row) for row in rows]
-    if converters:
-        params = [_converted(values, converters) for values in params]
     conn.exec_driver_sql(compiled.string, params)
 
 

@@ -102,9 +102,14 @@ def grid_bucket(value: float) -> int:
     return relevance_bucket(value)
 
 
+def share_buckets(value: float) -> tuple[int, int]:
+    """The grid buckets of a score read as a risk (itself) and as a tone (its risk (1 - v) / 2)."""
+    return grid_bucket(value), grid_bucket((1.0 - value) / 2.0)
+
+
 def share_counts(value: float) -> list[int]:
     """One score's contribution to the share columns: 1 where its risk reaches the step."""
-    high, low = grid_bucket(value), grid_bucket((1.0 - value) / 2.0)
+    high, low = share_buckets(value)
     size = STEPS + 1
     return [1 if b <= high else 0 for b in range(size)] + [
         1 if b <= low else 0 for b in range(size)
@@ -199,7 +204,7 @@ def _daily(state: State) -> dict[DailyKey, Tally]:
             tally[0] += 1
             if value is not None:
                 tally[1] += value
-                high, low = grid_bucket(value), grid_bucket((1.0 - value) / 2.0)
+                high, low = share_buckets(value)
                 if high >= 0:
                     tally[_RISK_AT + high] += 1
                 if low >= 0:

@@ -62,10 +62,11 @@ def _kill_when(
     return True
 
 
-def _newest_status(engine: Engine) -> str:
+def _statuses(engine: Engine) -> list[str]:
+    """Each run's status, oldest first."""
     runs = schema.runs
     with engine.connect() as conn:
-        return str(conn.execute(select(runs.c.status).order_by(runs.c.run_id.desc())).first()[0])
+        return list(conn.execute(select(runs.c.status).order_by(runs.c.run_id)).scalars())
 
 
 def _assert_whole_batches(engine: Engine) -> None:
@@ -101,19 +102,19 @@ def test_kill_during_ingest_and_scoring_then_rerun_loses_and_duplicates_nothing(
     for stage, ready, pause in stages:
         proc = start_run(crash_config, store_url, log)
         # a kill that lands after the run wrote its end, before it exited, interrupted nothing
-        if _kill_when(proc, ready, rng.uniform(0.0, pause)) and _newest_status(engine) == "running":
+        stopped = _kill_when(proc, ready, rng.uniform(0.0, pause))
+        interrupted = stopped and _statuses(engine)[-1] == "running"
+        if interrupted:
             killed.append(stage)
             _assert_whole_batches(engine)
-        expected.append("interrupted" if killed[-1:] == [stage] else "ok")
+        expected.append("interrupted" if interrupted else "ok")
     assert "ingest" in killed and "scoring" in killed, (killed, log.read_text()[-3000:])
     final = start_run(crash_config, store_url, log)
     assert final.wait(timeout=120) == 0, log.read_text()[-3000:]
     assert_complete(engine, crash_config, ARTICLES)
     assert count(engine, schema.raw_items) == ARTICLES
     assert_totals_consistent(engine, ["decertification_risk", "cooperation_tone"])
-    runs = schema.runs
-    with engine.connect() as conn:
-        statuses = [row.status for row in conn.execute(select(runs).order_by(runs.c.run_id))]
+    statuses = _statuses(engine)
     # the killed runs' rows were closed by the next run, not left "running"
     assert statuses == [*expected, "ok"], statuses
 
