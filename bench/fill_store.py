@@ -66,18 +66,25 @@ def _rows(n: int, seed: int) -> Iterator[tuple[tuple[Any, ...], list[tuple[Any, 
         article_id = f"{number:032x}"
         content = hashlib.sha256(rec["text"].encode()).hexdigest()
         article = (
-            article_id, rec["title"], rec["text"], rec["source"], rec["language"], rec["url"],
-            rec["published"], rec["published"], now, now, content, f"bench#{number}", "", "bench",
+            article_id, number + 1, rec["title"], rec["text"], rec["source"], rec["language"],
+            rec["url"], rec["published"], rec["published"], now, now, content, f"bench#{number}",
+            "",
         )  # fmt: skip
         words = rec["title"].split()[:6]
         explanation = json.dumps(
             {"up": [[w, round(0.3 - i * 0.04, 4)] for i, w in enumerate(words[:4])], "down": []}
         )
         scores = [
-            (article_id, signal, value, VERSIONS[signal], content, "normal", explanation, now)
+            (number + 1, signal, value, VERSIONS[signal], content, "normal", explanation, now)
             for signal, value in scores_for(topic_of(rec["title"]), rng).items()
         ]
         yield article, scores
+
+
+_ARTICLE_COLUMNS = (
+    *("article_id", "article_key", "title", "text", "source", "language", "url", "page_date"),
+    *("event_date", "ingested_at", "updated_at", "content_hash", "origin", "date_flags"),
+)
 
 
 def fill(db: Path, n: int, seed: int = 0) -> None:
@@ -101,9 +108,13 @@ def fill(db: Path, n: int, seed: int = 0) -> None:
 
 def _insert(conn: sqlite3.Connection, articles: list[Any], scores: list[Any]) -> None:
     with conn:
-        conn.executemany(f"INSERT INTO articles VALUES ({','.join('?' * 14)})", articles)
         conn.executemany(
-            "INSERT INTO current_scores (article_id, signal, value, model_version, content_hash,"
+            f"INSERT INTO articles ({', '.join(_ARTICLE_COLUMNS)})"
+            f" VALUES ({','.join('?' * len(_ARTICLE_COLUMNS))})",
+            articles,
+        )
+        conn.executemany(
+            "INSERT INTO current_scores (article_key, signal, value, model_version, content_hash,"
             " confidence, explanation, scored_at) VALUES (?,?,?,?,?,?,?,?)",
             scores,
         )

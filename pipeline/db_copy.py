@@ -23,10 +23,12 @@ from sqlalchemy.engine import Connection
 from pipeline import db, schema, search, totals
 from pipeline.engine import MIGRATION_LOCK, WRITE_LOCK, insert_for, make_engine, safe_url, write
 from pipeline.errors import StoreError
+from pipeline.store import next_article_keys
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]
 BATCH = 2000
+_OWNER = "owner_article_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +106,13 @@ def _prepare_target(target: Engine, url: str) -> str:
 def _copy_table(source: Engine, target: Engine, plan: _Plan, batch: int, progress: Progress) -> int:
     key = list(plan.table.primary_key.columns)
     copied, last = 0, None
+    owned = _owned(plan.table)
     while True:
         stmt = select(plan.table).order_by(*key).limit(batch)
+        if owned:  # the owning article's id: its key in the target may differ
+            a = schema.articles
+            stmt = stmt.add_columns(a.c.article_id.label(_OWNER))
+            stmt = stmt.join_from(plan.table, a, a.c.article_key == plan.table.c.article_key)
         if last is not None:
             stmt = stmt.where(tuple_(*key) > tuple_(*last))
         with source.connect() as conn:
@@ -118,14 +125,44 @@ def _copy_table(source: Engine, target: Engine, plan: _Plan, batch: int, progres
         progress(plan.table.name, copied)
 
 
+def _owned(table: Table) -> bool:
+    """True for the per-article tables, keyed by their article's ``article_key``."""
+    return table is not schema.articles and "article_key" in table.c
+
+
+def _target_keys(
+    conn: Connection, rows: list[dict[str, Any]], id_column: str
+) -> list[dict[str, Any]]:
+    """Give each row its article's key in the target (a new article takes a fresh one).
+
+    Keys are numbered per store, so the source's may belong to another article in the target.
+    """
+    a = schema.articles
+    ids = sorted({row[id_column] for row in rows})
+    found = dict(
+        conn.execute(select(a.c.article_id, a.c.article_key).where(a.c.article_id.in_(ids))).all()
+    )
+    if id_column == "article_id":
+        fresh = [aid for aid in ids if aid not in found]
+        found.update(zip(fresh, next_article_keys(conn, len(fresh)), strict=True))
+    keyed = [{**row, "article_key": found[row[id_column]]} for row in rows]
+    for row in keyed:
+        row.pop(_OWNER, None)
+    return keyed
+
+
 def _insert(conn: Connection, *, plan: _Plan, rows: list[dict[str, Any]]) -> None:
     table = plan.table
+    if table is schema.articles:
+        rows = _target_keys(conn, rows, "article_id")
+    elif _owned(table):
+        rows = _target_keys(conn, rows, _OWNER)
     stamps = [c.name for c in table.columns if isinstance(c.type, DateTime)]
     values = [_utc({k: v for k, v in row.items() if k not in plan.skip}, stamps) for row in rows]
     stmt = insert_for(conn, table)
     target = list(plan.conflict) or [c.name for c in table.primary_key.columns]
     if plan.update:
-        keys = set(target)
+        keys = {*target, "article_key"}  # an article keeps the key the target gave it
         changing = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
         stmt = stmt.on_conflict_do_update(index_elements=target, set_=changing)
     else:

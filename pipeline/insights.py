@@ -111,7 +111,7 @@ def _score_joins(
         alias = cs.alias(f"s_{i}")
         aliases[name] = alias
         stmt = stmt.outerjoin(
-            alias, and_(alias.c.article_id == a.c.article_id, alias.c.signal == name)
+            alias, and_(alias.c.article_key == a.c.article_key, alias.c.signal == name)
         )
     return stmt, {name: aliases[name] for name in names}
 
@@ -177,7 +177,7 @@ def _rows(
     if walk:  # from the sort signal's scores in value order (only articles holding one)
         driver = search.ranked(f"s_{names.index(query.sort_by)}")
         joined[query.sort_by] = driver
-        base = base.select_from(driver.join(a, a.c.article_id == driver.c.article_id))
+        base = base.select_from(driver.join(a, a.c.article_key == driver.c.article_key))
         base = base.where(driver.c.signal == query.sort_by)
     else:
         base = base.select_from(a)

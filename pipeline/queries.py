@@ -193,7 +193,7 @@ def per_article(engine: Engine | None, flt: ArticleFilter, signals: Sequence[str
     scores: dict[str, Any] = {}
     for i, name in enumerate(dict.fromkeys(signals)):
         alias = search.lookup(cs, f"s_{i}")
-        on = and_(alias.c.article_id == art.c.article_id, alias.c.signal == name)
+        on = and_(alias.c.article_key == art.c.article_key, alias.c.signal == name)
         joined = joined.outerjoin(alias, on)
         scores[name] = alias.c.value
     return PerArticle(joined, art.c.event_date, art.c.source, scores, conditions)
@@ -267,10 +267,10 @@ def _daily_detailed(signals: Sequence[str], flt: ArticleFilter) -> Select[Any]:
             func.count().label("n"),
             func.sum(cs.c.value).label("total"),
         )
-        .select_from(cs.join(a, a.c.article_id == cs.c.article_id))
+        .select_from(cs.join(a, a.c.article_key == cs.c.article_key))
         .outerjoin(
             relevance,
-            and_(relevance.c.article_id == cs.c.article_id, relevance.c.signal == RELEVANCE),
+            and_(relevance.c.article_key == cs.c.article_key, relevance.c.signal == RELEVANCE),
         )
         .where(cs.c.signal.in_(list(signals)), *where_article(flt))
         .where(or_(relevance.c.value.is_(None), relevance.c.value >= flt.relevance_threshold))
@@ -337,7 +337,7 @@ def _article_select(
     ).select_from(a)
     for name, alias in joins.items():
         stmt = stmt.outerjoin(
-            alias, and_(alias.c.article_id == a.c.article_id, alias.c.signal == name)
+            alias, and_(alias.c.article_key == a.c.article_key, alias.c.signal == name)
         )
     stmt = stmt.where(*(where_article(flt) if conditions is None else conditions))
     for name, (low, high) in flt.signal_ranges.items():
@@ -355,12 +355,11 @@ def article_detail(engine: Engine, article_id: str) -> dict[str, Any] | None:
         row = conn.execute(select(a).where(a.c.article_id == article_id)).mappings().first()
         if row is None:
             return None
-        scores = conn.execute(select(cs).where(cs.c.article_id == article_id)).mappings().all()
+        key = row["article_key"]
+        scores = conn.execute(select(cs).where(cs.c.article_key == key)).mappings().all()
         srcs = (
             conn.execute(
-                select(schema.article_sources).where(
-                    schema.article_sources.c.article_id == article_id
-                )
+                select(schema.article_sources).where(schema.article_sources.c.article_key == key)
             )
             .mappings()
             .all()

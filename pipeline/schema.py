@@ -42,10 +42,10 @@ from sqlalchemy import (
 # Kept for builds before Alembic: they compare schema_info.schema_version with their own 1,
 # so migration 0002 writes 2 there and such a build refuses the store instead of corrupting it.
 SCHEMA_VERSION = 2
-HEAD_REVISION = "0013"
+HEAD_REVISION = "0014"
 KNOWN_REVISIONS = (
     *("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"),
-    *("0010", "0011", "0012", "0013"),
+    *("0010", "0011", "0012", "0013", "0014"),
 )
 
 # The 0.05 grid of thresholds the daily totals answer (relevance gate and share threshold).
@@ -59,6 +59,9 @@ TONE_AT_LEAST = tuple(f"tone_ge_{b:02d}" for b in range(GRID_STEPS + 1))
 ARTICLES_LOOKUP = "ix_articles_lookup"
 SCORES_LOOKUP = "ix_current_scores_lookup"
 SCORES_RANK = "ix_current_scores_rank"
+ARTICLE_KEY = "ux_articles_article_key"
+# PostgreSQL only: where new article keys come from (SQLite's writer takes the next free ones).
+ARTICLE_KEY_SEQUENCE = "article_keys"
 
 metadata = MetaData()
 
@@ -101,7 +104,12 @@ articles = Table(
     Index("ix_articles_content_hash", "content_hash"),
     Index("ix_articles_source_event_date", "source", "event_date"),
     Index("ix_articles_language", "language"),
-    Index(ARTICLES_LOOKUP, "article_id", "event_date", "source", "language"),
+    # Revision 0014: each article's increasing integer, which keys its rows in the per-article
+    # tables below so a new article's entries are appended to their indexes instead of landing
+    # on a random page each (the hashed article_id stays the article's public identity).
+    Column("article_key", Integer, nullable=False),
+    Index(ARTICLE_KEY, "article_key", unique=True),
+    Index(ARTICLES_LOOKUP, "article_key", "event_date", "source", "language"),
 )
 
 # Revision 0009: one narrow row per article, so saving scores never rewrites the article row (on
@@ -109,15 +117,21 @@ articles = Table(
 article_score_keys = Table(
     "article_score_keys",
     metadata,
-    Column("article_id", String(32), ForeignKey("articles.article_id"), primary_key=True),
+    Column(
+        "article_key",
+        Integer,
+        ForeignKey("articles.article_key"),
+        primary_key=True,
+        autoincrement=False,
+    ),
     Column("score_key", String(16), nullable=False, server_default=""),
-    Index("ix_article_score_keys_key", "score_key", "article_id"),
+    Index("ix_article_score_keys_key", "score_key", "article_key"),
 )
 
 article_sources = Table(
     "article_sources",
     metadata,
-    Column("article_id", String(32), ForeignKey("articles.article_id"), primary_key=True),
+    Column("article_key", Integer, ForeignKey("articles.article_key"), primary_key=True),
     Column("source", String(200), primary_key=True),
     Column("origin", String(500), nullable=False),
     Column("url", Text),
@@ -127,7 +141,7 @@ article_sources = Table(
 scores = Table(
     "scores",
     metadata,
-    Column("article_id", String(32), ForeignKey("articles.article_id"), primary_key=True),
+    Column("article_key", Integer, ForeignKey("articles.article_key"), primary_key=True),
     Column("signal", String(40), primary_key=True),
     Column("model_version", String(80), primary_key=True),
     Column("content_hash", String(64), primary_key=True),
@@ -140,7 +154,7 @@ scores = Table(
 current_scores = Table(
     "current_scores",
     metadata,
-    Column("article_id", String(32), ForeignKey("articles.article_id"), primary_key=True),
+    Column("article_key", Integer, ForeignKey("articles.article_key"), primary_key=True),
     Column("signal", String(40), primary_key=True),
     Column("value", Float, nullable=False),
     Column("model_version", String(80), nullable=False),
@@ -148,10 +162,10 @@ current_scores = Table(
     Column("confidence", String(16), nullable=False),
     Column("explanation", Text, nullable=False, server_default=""),
     Column("scored_at", DateTime(timezone=True), nullable=False),
-    Index(SCORES_LOOKUP, "article_id", "signal", "value"),
+    Index(SCORES_LOOKUP, "article_key", "signal", "value"),
     # Revision 0008: walk one signal's scores in value order for a list sorted by that score
     # (value first, so no "signal = ?" read mistakes it for a narrow index; insights.article_rows).
-    Index(SCORES_RANK, "value", "signal", "article_id"),
+    Index(SCORES_RANK, "value", "signal", "article_key"),
 )
 
 labels = Table(

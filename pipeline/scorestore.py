@@ -36,16 +36,16 @@ def articles_to_score(
     a, k = schema.articles, schema.article_score_keys
     wanted = totals.score_key(versions.items())
     found: list[Article] = []
-    skip = [k.c.article_id.not_in(sorted(exclude))] if exclude else []
+    skip = [a.c.article_id.not_in(sorted(exclude))] if exclude else []
     with engine.connect() as conn:
         for side in (k.c.score_key < wanted, k.c.score_key > wanted):
             if len(found) >= limit:
                 break
             stmt = (
                 select(a)
-                .select_from(k.join(a, a.c.article_id == k.c.article_id))
+                .select_from(k.join(a, a.c.article_key == k.c.article_key))
                 .where(side, _stale(versions), *skip)
-                .order_by(k.c.score_key, k.c.article_id)
+                .order_by(k.c.score_key, k.c.article_key)
                 .limit(limit - len(found))
             )
             found.extend(article_from_row(row._mapping) for row in conn.execute(stmt))
@@ -66,7 +66,7 @@ def _stale(versions: dict[str, str]) -> Any:
     wanted = or_(*[and_(cs.c.signal == s, cs.c.model_version == v) for s, v in versions.items()])
     matching = (
         select(func.count())
-        .where(cs.c.article_id == a.c.article_id, cs.c.content_hash == a.c.content_hash, wanted)
+        .where(cs.c.article_key == a.c.article_key, cs.c.content_hash == a.c.content_hash, wanted)
         .scalar_subquery()
     )
     return matching < len(versions)
@@ -98,15 +98,14 @@ def save_scores(engine: Engine, batch: Sequence[Score], hashes: dict[str, str]) 
     """
     if not batch:
         return 0
-    rows = {(s.article_id, s.signal): _score_row(s, hashes[s.article_id]) for s in batch}
-    ordered = [rows[key] for key in sorted(rows)]
-    write(engine, lambda conn: _save(conn, ordered), lock=WRITE_LOCK)
+    latest = {(s.article_id, s.signal): s for s in batch}
+    write(engine, lambda conn: _save(conn, list(latest.values()), hashes), lock=WRITE_LOCK)
     return len(batch)
 
 
-def _score_row(score: Score, content: str) -> dict[str, Any]:
+def _score_row(score: Score, key: int, content: str) -> dict[str, Any]:
     return {
-        "article_id": score.article_id,
+        "article_key": key,
         "signal": score.signal,
         "model_version": score.model_version,
         "content_hash": content,
@@ -117,22 +116,27 @@ def _score_row(score: Score, content: str) -> dict[str, Any]:
     }
 
 
-def _save(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    before = totals.load_state(conn, [r["article_id"] for r in rows])
-    missing = sorted({r["article_id"] for r in rows} - set(before.facts))
+def _save(conn: Connection, batch: list[Score], hashes: dict[str, str]) -> None:
+    before = totals.load_state(conn, [s.article_id for s in batch])
+    missing = sorted({s.article_id for s in batch} - set(before.facts))
     if missing:
         raise StoreError(f"cannot save scores for unknown article(s): {', '.join(missing[:5])}")
+    keyed: dict[tuple[int, str], dict[str, Any]] = {}
+    after = totals.State(before.facts, {k: dict(v) for k, v in before.current.items()})
+    for score in batch:
+        row = _score_row(score, before.facts[score.article_id].key, hashes[score.article_id])
+        keyed[row["article_key"], score.signal] = row
+        after.current.setdefault(score.article_id, {})[score.signal] = totals.Current(
+            row["value"], row["model_version"], row["content_hash"], row["scored_at"]
+        )
+    rows = [keyed[k] for k in sorted(keyed)]  # in key order: appended to the indexes
     history = insert_for(conn, schema.scores).on_conflict_do_nothing()
     execute_rows(conn, history, rows)
     _upsert_current(conn, rows)
-    after = totals.State(before.facts, {k: dict(v) for k, v in before.current.items()})
-    for r in rows:
-        after.current.setdefault(r["article_id"], {})[r["signal"]] = totals.Current(
-            r["value"], r["model_version"], r["content_hash"], r["scored_at"]
-        )
     totals.apply(conn, before, after)
     old_keys, new_keys = totals.score_keys(before), totals.score_keys(after)
-    totals.reset_score_keys(conn, {k: v for k, v in new_keys.items() if old_keys.get(k) != v})
+    changed = {k: v for k, v in new_keys.items() if old_keys.get(k) != v}
+    totals.reset_score_keys(conn, after, changed)
 
 
 def _upsert_current(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -140,7 +144,7 @@ def _upsert_current(conn: Connection, rows: list[dict[str, Any]]) -> None:
     stmt = insert_for(conn, cs)
     changing = ("value", "model_version", "content_hash", "confidence", "explanation", "scored_at")
     stmt = stmt.on_conflict_do_update(
-        index_elements=[cs.c.article_id, cs.c.signal],
+        index_elements=[cs.c.article_key, cs.c.signal],
         set_={name: stmt.excluded[name] for name in changing},
     )
     execute_rows(conn, stmt, rows)

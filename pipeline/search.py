@@ -358,26 +358,26 @@ _fts = table(FTS_TABLE, column("rowid"))
 
 @compiles(_Match, "sqlite")
 def _compile_sqlite(element: _Match, compiler: SQLCompiler, **kw: Any) -> str:
-    """Leading: FTS5 rowids -> stable ids -> article ids, each hit looked up by article_id.
+    """Leading: FTS5 rowids -> stable ids -> articles, each hit looked up by its article key.
 
-    Filtering (``lookup`` off): the article's own stable id among the hits' rowids. SQLite builds
-    a temporary index of the subquery once; of the bare FTS5 rowids (integers) that is about four
-    times cheaper than of the hits' article ids, which took a lookup in the id table and a string
-    key per hit (0.95 s against 0.22 s for 300,000 hits filtering 10,000 articles). Each article
-    checked then costs one lookup in the id table's unique index.
+    Since revision 0014 an article's stable id is its ``article_key``. Filtering (``lookup``
+    off): each article's key is checked among the hits' rowids; SQLite builds a temporary index
+    of the bare FTS5 rowids (integers) once (0.95 s against 0.22 s for 300,000 hits filtering
+    10,000 articles when it was the hits' article ids). Leading: the hits that pass the copied
+    facts, in key order, so SQLite builds the IN list by appending and looks the hits up in
+    index order.
     """
     if not element.lookup:
         query: BindParameter[str] = bindparam("fts_query", element.fts, unique=True)
-        own = select(facts.c.search_id).where(facts.c.article_id == element.articles.c.article_id)
         rowids = select(_fts.c.rowid).where(_fts_column().op("MATCH")(query))
-        return compiler.process(own.scalar_subquery().in_(rowids), **kw)
+        # "+ 0": an expression, so SQLite only checks each article against the hits and never
+        # starts from them through the key's index (that is the leading form below)
+        own = element.articles.c.article_key + literal_column("0")
+        return compiler.process(own.in_(rowids), **kw)
     joined, chosen = hit_facts(element)
-    # sorted, so SQLite builds the IN list by appending, not by inserting random string keys,
-    # and then looks the hits up in index order (2.4-2.7 s -> 1.4-1.7 s for 300,000 hits of a
-    # million hash ids; docs/benchmarks.md)
-    hits = select(facts.c.article_id).select_from(joined).where(*chosen)
-    hits = hits.order_by(facts.c.article_id)
-    return compiler.process(element.articles.c.article_id.in_(hits), **kw)
+    hits = select(facts.c.search_id).select_from(joined).where(*chosen)
+    hits = hits.order_by(facts.c.search_id)
+    return compiler.process(element.articles.c.article_key.in_(hits), **kw)
 
 
 @compiles(_Match, "postgresql")
@@ -400,7 +400,7 @@ def lookup(source: Table, name: str) -> Alias:
     """``source AS name``, read on SQLite through its covering lookup index (revision 0006).
 
     For ``articles`` and ``current_scores`` only, in reads that sum over many articles. A
-    searched aggregate looks up every hit by ``article_id``; SQLite's planner would take the
+    searched aggregate looks up every hit by ``article_key``; SQLite's planner would take the
     unique primary-key index and then read the wide row (1-2 KB of article text, or a score
     with its explanation) for each, two to three times slower than the narrow covering index
     (docs/storage.md). Without a search the whole ``articles`` index is read instead of the
@@ -417,7 +417,7 @@ def lookup(source: Table, name: str) -> Alias:
 def ranked(name: str) -> Alias:
     """``current_scores AS name``, walked on SQLite through its rank index (revision 0008).
 
-    For a list sorted by one signal's score: the index holds (value, signal, article_id), so
+    For a list sorted by one signal's score: the index holds (value, signal, article_key), so
     reading it in order and stopping at the page's end replaces sorting every article's score
     (``insights.article_rows`` decides when). PostgreSQL chooses by its own statistics.
     """

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from hashlib import sha256
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
@@ -147,65 +147,80 @@ def _upsert(conn: Connection, batch: Sequence[Article]) -> UpsertResult:
     added: list[Article] = []
     updated: dict[str, Article] = {}
     unchanged = duplicates = 0
-    sources: list[dict[str, Any]] = []
+    carried: list[tuple[str, Article]] = []
     seen_ids: dict[str, str] = {}
     for article in batch:
         target = _target_id(article, by_id, by_hash, seen_ids)
-        sources.append(_source_row(target, article))
+        carried.append((target, article))
         if target != article.article_id or article.article_id in seen_ids:
             duplicates += 1
         elif article.article_id in by_id:
-            if by_id[article.article_id] == article.content_hash:
+            if by_id[article.article_id].content_hash == article.content_hash:
                 unchanged += 1
             else:
                 updated[article.article_id] = article
         else:
             added.append(article)
         seen_ids.setdefault(article.article_id, article.content_hash)
-        by_hash.setdefault(article.content_hash, target)
-    _insert_articles(conn, added)
+        by_hash.setdefault(article.content_hash, _Stored(target, article.content_hash, 0))
+    keys = {aid: found.key for aid, found in by_id.items()}
+    keys |= {found.article_id: found.key for found in by_hash.values() if found.key}
+    keys |= _insert_articles(conn, added)
     _update_articles(conn, list(updated.values()))
-    _add_sources(conn, sources)
+    _add_sources(conn, [_source_row(keys[target], article) for target, article in carried])
     stored = (*added, *updated.values())
     return UpsertResult(len(added), len(updated), unchanged, duplicates, stored)
 
 
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """What de-duplication needs of a stored article: its id, content and integer key."""
+
+    article_id: str
+    content_hash: str
+    key: int
+
+
 def _target_id(
-    article: Article, by_id: dict[str, str], by_hash: dict[str, str], seen: dict[str, str]
+    article: Article, by_id: dict[str, _Stored], by_hash: dict[str, _Stored], seen: dict[str, str]
 ) -> str:
     if article.article_id in by_id or article.article_id in seen:
         return article.article_id
-    return by_hash.get(article.content_hash, article.article_id)
+    found = by_hash.get(article.content_hash)
+    return found.article_id if found else article.article_id
 
 
-def _existing_by_id(conn: Connection, ids: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
+def _existing_by_id(conn: Connection, ids: list[str]) -> dict[str, _Stored]:
+    a = schema.articles
+    found: dict[str, _Stored] = {}
     unique = sorted(set(ids))
     for start in range(0, len(unique), _CHUNK):
-        stmt = select(schema.articles.c.article_id, schema.articles.c.content_hash).where(
-            schema.articles.c.article_id.in_(unique[start : start + _CHUNK])
+        stmt = select(a.c.article_id, a.c.content_hash, a.c.article_key).where(
+            a.c.article_id.in_(unique[start : start + _CHUNK])
         )
-        found.update({i: h for i, h in conn.execute(stmt)})
+        found.update({row[0]: _Stored(*row) for row in conn.execute(stmt)})
     return found
 
 
-def _existing_by_hash(conn: Connection, hashes: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
+def _existing_by_hash(conn: Connection, hashes: list[str]) -> dict[str, _Stored]:
+    a = schema.articles
+    found: dict[str, _Stored] = {}
     unique = sorted(set(hashes))
     for start in range(0, len(unique), _CHUNK):
         stmt = (
-            select(schema.articles.c.content_hash, schema.articles.c.article_id)
-            .where(schema.articles.c.content_hash.in_(unique[start : start + _CHUNK]))
-            .order_by(schema.articles.c.article_id)
+            select(a.c.article_id, a.c.content_hash, a.c.article_key)
+            .where(a.c.content_hash.in_(unique[start : start + _CHUNK]))
+            .order_by(a.c.article_id)
         )
-        for content, article_id in conn.execute(stmt):
-            found.setdefault(content, article_id)
+        for row in conn.execute(stmt):
+            found.setdefault(row[1], _Stored(*row))
     return found
 
 
-def _article_row(article: Article) -> dict[str, Any]:
+def _article_row(article: Article, key: int) -> dict[str, Any]:
     return {
         "article_id": article.article_id,
+        "article_key": key,
         "title": article.title,
         "text": article.text,
         "source": article.source,
@@ -221,19 +236,42 @@ def _article_row(article: Article) -> dict[str, Any]:
     }
 
 
-def _insert_articles(conn: Connection, added: list[Article]) -> None:
+def next_article_keys(conn: Connection, count: int) -> list[int]:
+    """Take ``count`` new, increasing article keys (call inside the write transaction).
+
+    SQLite: the write transaction holds the only write lock, so the keys after the largest one
+    stored are free. PostgreSQL: a sequence, so concurrent writers never take the same key.
+    """
+    if count <= 0:
+        return []
+    if conn.dialect.name == "sqlite":
+        top = conn.execute(select(func.max(schema.articles.c.article_key))).scalar_one() or 0
+        return list(range(top + 1, top + 1 + count))
+    stmt = text(f"SELECT nextval('{schema.ARTICLE_KEY_SEQUENCE}') FROM generate_series(1, :n)")
+    return sorted(conn.execute(stmt, {"n": count}).scalars())
+
+
+def _insert_articles(conn: Connection, added: list[Article]) -> dict[str, int]:
+    """Insert new articles with fresh keys (in id order); return each one's key."""
     if not added:
-        return
+        return {}
+    ordered = sorted(added, key=lambda a: a.article_id)
+    keys = dict(
+        zip((a.article_id for a in ordered), next_article_keys(conn, len(ordered)), strict=True)
+    )
     t = schema.articles
     stmt = insert_for(conn, t).on_conflict_do_nothing(index_elements=[t.c.article_id])
-    execute_rows(conn, stmt, [_article_row(a) for a in sorted(added, key=lambda a: a.article_id)])
+    execute_rows(conn, stmt, [_article_row(a, keys[a.article_id]) for a in ordered])
     search.flush_pending(conn)
-    totals.add_score_keys(conn, [a.article_id for a in added])
+    totals.add_score_keys(conn, keys.values())
     facts = {
-        a.article_id: totals.Facts(a.event_date, a.source, a.language, a.content_hash)
+        a.article_id: totals.Facts(
+            a.event_date, a.source, a.language, a.content_hash, keys[a.article_id]
+        )
         for a in added
     }
     totals.apply(conn, totals.State({}, {}), totals.State(facts, {}))  # the volume rows
+    return keys
 
 
 def _update_articles(conn: Connection, changed: list[Article]) -> None:
@@ -247,8 +285,8 @@ def _update_articles(conn: Connection, changed: list[Article]) -> None:
     before = totals.load_state(conn, [a.article_id for a in changed])
     stamp = now_utc()
     for article in sorted(changed, key=lambda a: a.article_id):
-        row = _article_row(article)
-        for key in ("article_id", "ingested_at"):
+        row = _article_row(article, before.facts[article.article_id].key)
+        for key in ("article_id", "article_key", "ingested_at"):
             row.pop(key)
         row.update(updated_at=stamp)
         conn.execute(
@@ -258,18 +296,20 @@ def _update_articles(conn: Connection, changed: list[Article]) -> None:
         )
     after = totals.State(
         {
-            a.article_id: totals.Facts(a.event_date, a.source, a.language, a.content_hash)
+            a.article_id: totals.Facts(
+                a.event_date, a.source, a.language, a.content_hash, before.facts[a.article_id].key
+            )
             for a in changed
         },
         before.current,
     )
     totals.apply(conn, before, after)
-    totals.reset_score_keys(conn, {a.article_id: "" for a in changed})
+    totals.reset_score_keys(conn, after, {a.article_id: "" for a in changed})
 
 
-def _source_row(article_id: str, article: Article) -> dict[str, Any]:
+def _source_row(key: int, article: Article) -> dict[str, Any]:
     return {
-        "article_id": article_id,
+        "article_key": key,
         "source": article.source,
         "origin": article.origin,
         "url": article.url,
@@ -278,11 +318,11 @@ def _source_row(article_id: str, article: Article) -> dict[str, Any]:
 
 
 def _add_sources(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    unique = {(r["article_id"], r["source"]): r for r in rows}
+    unique = {(r["article_key"], r["source"]): r for r in rows}
     if unique:
         t = schema.article_sources
         stmt = insert_for(conn, t).on_conflict_do_nothing(
-            index_elements=[t.c.article_id, t.c.source]
+            index_elements=[t.c.article_key, t.c.source]
         )
         execute_rows(conn, stmt, [unique[k] for k in sorted(unique)])
 
@@ -330,16 +370,14 @@ def save_label(
 def _save_label(
     conn: Connection, article_id: str, signal: str, new_value: float, labelled_by: str
 ) -> None:
-    cs = schema.current_scores
-    exists = conn.execute(
-        select(func.count())
-        .select_from(schema.articles)
-        .where(schema.articles.c.article_id == article_id)
-    ).scalar_one()
-    if not exists:
+    a, cs = schema.articles, schema.current_scores
+    key = conn.execute(
+        select(a.c.article_key).where(a.c.article_id == article_id)
+    ).scalar_one_or_none()
+    if key is None:
         raise StoreError(f"no article with id {article_id!r}")
     old = conn.execute(
-        select(cs.c.value).where(cs.c.article_id == article_id).where(cs.c.signal == signal)
+        select(cs.c.value).where(cs.c.article_key == key).where(cs.c.signal == signal)
     ).scalar_one_or_none()
     conn.execute(
         insert(schema.labels).values(

@@ -34,7 +34,19 @@ from datetime import UTC, date, datetime
 from itertools import accumulate
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, case, cast, func, literal, select, update
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from pipeline import schema
@@ -73,6 +85,7 @@ class Facts:
     source: str
     language: str
     content_hash: str
+    key: int  # articles.article_key, which keys its rows in the per-article tables
 
 
 @dataclass(slots=True)
@@ -138,22 +151,34 @@ def load_state(conn: Connection, ids: Sequence[str]) -> State:
     unique = sorted(set(ids))
     for start in range(0, len(unique), _CHUNK):
         chunk = unique[start : start + _CHUNK]
-        facts = select(a.c.article_id, a.c.event_date, a.c.source, a.c.language, a.c.content_hash)
-        for aid, day, source, language, content in conn.execute(
+        facts = select(
+            a.c.article_id,
+            a.c.event_date,
+            a.c.source,
+            a.c.language,
+            a.c.content_hash,
+            a.c.article_key,
+        )
+        by_key: dict[int, str] = {}
+        for aid, day, source, language, content, key in conn.execute(
             facts.where(a.c.article_id.in_(chunk))
         ):
-            state.facts[aid] = Facts(day, source, language, content)
+            state.facts[aid] = Facts(day, source, language, content, key)
+            by_key[key] = aid
+        if not by_key:
+            continue
         scores = select(
-            cs.c.article_id,
+            cs.c.article_key,
             cs.c.signal,
             cs.c.value,
             cs.c.model_version,
             cs.c.content_hash,
             cs.c.scored_at,
-        ).where(cs.c.article_id.in_(chunk))
-        for aid, signal, value, version, content, scored_at in conn.execute(scores):
+        ).where(cs.c.article_key.in_(sorted(by_key)))
+        for key, signal, value, version, content, scored_at in conn.execute(scores):
             stamp = scored_at if scored_at.tzinfo else scored_at.replace(tzinfo=UTC)  # SQLite
-            state.current.setdefault(aid, {})[signal] = Current(value, version, content, stamp)
+            current = state.current.setdefault(by_key[key], {})
+            current[signal] = Current(value, version, content, stamp)
     return state
 
 
@@ -335,11 +360,12 @@ def share_counts_sql(value: Any) -> list[Any]:
     ]
 
 
-def rebuild(conn: Connection, share_columns: bool = True) -> None:
+def rebuild(conn: Connection, share_columns: bool = True, key: str = "article_key") -> None:
     """Recompute both totals tables from ``articles`` and ``current_scores`` from scratch.
 
     ``share_columns=False`` leaves the share counts out, for the migrations before 0007 (their
-    table has no such columns yet).
+    table has no such columns yet); ``key="article_id"`` joins the scores to their articles as
+    the tables were before revision 0014, for the migrations before it.
     """
     a, cs, d, v = (
         schema.articles,
@@ -347,14 +373,18 @@ def rebuild(conn: Connection, share_columns: bool = True) -> None:
         schema.daily_signal_totals,
         schema.version_totals,
     )
+    if key != "article_key":
+        names = ("signal", "value", "model_version", "scored_at", key)
+        a = table("articles", *(column(n) for n in ("event_date", "source", "language", key)))  # type: ignore[assignment]
+        cs = table("current_scores", *(column(n) for n in names))  # type: ignore[assignment]
     gate = cs.alias("gate")
     bucket = bucket_sql(gate.c.value).label("relevance_bucket")
-    on_gate = and_(gate.c.article_id == a.c.article_id, gate.c.signal == RELEVANCE)
+    on_gate = and_(gate.c[key] == a.c[key], gate.c.signal == RELEVANCE)
     keys = [a.c.event_date, a.c.source, a.c.language, bucket]
     shares = share_counts_sql(cs.c.value) if share_columns else []
     scored = (
         select(*keys[:1], cs.c.signal, *keys[1:], func.count(), func.sum(cs.c.value), *shares)
-        .select_from(cs.join(a, a.c.article_id == cs.c.article_id).outerjoin(gate, on_gate))
+        .select_from(cs.join(a, a.c[key] == cs.c[key]).outerjoin(gate, on_gate))
         .group_by(cs.c.signal, *keys)
     )
     volume = select(
@@ -382,19 +412,20 @@ def rebuild(conn: Connection, share_columns: bool = True) -> None:
     )
 
 
-def reset_score_keys(conn: Connection, keys: Mapping[str, str]) -> None:
-    """Store new score keys for the given articles (only those that changed are passed)."""
+def reset_score_keys(conn: Connection, state: State, keys: Mapping[str, str]) -> None:
+    """Store new score keys for the given articles of ``state`` (only those that changed)."""
     if not keys:
         return
     k = schema.article_score_keys
-    stmt = update(k).where(k.c.article_id == bindparam("aid")).values(score_key=bindparam("key"))
-    execute_rows(conn, stmt, [{"aid": aid, "key": key} for aid, key in sorted(keys.items())])
+    stmt = update(k).where(k.c.article_key == bindparam("ak")).values(score_key=bindparam("key"))
+    rows = sorted((state.facts[aid].key, key) for aid, key in keys.items())
+    execute_rows(conn, stmt, [{"ak": ak, "key": key} for ak, key in rows])
 
 
-def add_score_keys(conn: Connection, article_ids: Iterable[str]) -> None:
+def add_score_keys(conn: Connection, article_keys: Iterable[int]) -> None:
     """Give new articles their empty score key (nothing scored yet), with the articles."""
-    rows = [{"article_id": aid, "score_key": ""} for aid in sorted(set(article_ids))]
+    rows = [{"article_key": ak, "score_key": ""} for ak in sorted(set(article_keys))]
     if rows:
         k = schema.article_score_keys
-        stmt = insert_for(conn, k).on_conflict_do_nothing(index_elements=[k.c.article_id])
+        stmt = insert_for(conn, k).on_conflict_do_nothing(index_elements=[k.c.article_key])
         execute_rows(conn, stmt, rows)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from pipeline import insights, queries, schema, search, totals
 
@@ -64,24 +64,30 @@ def assert_search_facts_consistent(engine: Engine) -> None:
         sql = conn.exec_driver_sql
         slots = dict(sql(f"SELECT signal, slot FROM {search.SLOTS_TABLE}").all())
         copies = sql(
-            "SELECT article_id, event_date, source, language, "
+            "SELECT article_id, search_id, event_date, source, language, "
             f"{', '.join(scores)} FROM {search.IDS_TABLE}"
         ).all()
-        articles = sql("SELECT article_id, event_date, source, language FROM articles").all()
-        current = sql("SELECT article_id, signal, value FROM current_scores").all()
+        articles = sql(
+            "SELECT article_id, article_key, event_date, source, language FROM articles"
+        ).all()
+        current = sql(
+            "SELECT a.article_id, c.signal, c.value FROM current_scores AS c"
+            " JOIN articles AS a ON a.article_key = c.article_key"
+        ).all()
     signals = {signal for _aid, signal, _value in current}
     assert sorted(slots.values()) == list(range(len(slots)))  # taken in order, none skipped
     assert len(slots) == search.SCORE_SLOTS or signals <= set(slots)
     values = {(aid, signal): value for aid, signal, value in current}
-    expected = {
+    expected = {  # since revision 0014 the full-text id is the article key
         aid: (
+            key,
             str(day),
             source,
             language,
             *(values.get((aid, s)) for s in sorted(slots, key=slots.__getitem__)),
             *[None] * (search.SCORE_SLOTS - len(slots)),
         )
-        for aid, day, source, language in articles
+        for aid, key, day, source, language in articles
     }
     assert {aid: tuple(rest) for aid, *rest in copies} == expected
 
@@ -136,3 +142,31 @@ def _assert_versions_consistent(engine: Engine) -> None:
         for s, v in conn.execute(select(cs.c.signal, cs.c.model_version)):
             actual[(s, v)] = actual.get((s, v), 0) + 1
     assert counted == actual
+
+
+_PER_ARTICLE = {  # each per-article table's columns besides the owning article
+    "scores": "signal, model_version, content_hash, value, confidence, explanation",
+    "current_scores": "signal, value, model_version, content_hash, confidence, explanation",
+    "article_score_keys": "score_key",
+    "article_sources": "source, origin, url",
+}
+
+
+def per_article_rows(
+    engine: Engine, key: str = "article_key"
+) -> dict[str, list[tuple[object, ...]]]:
+    """Every per-article row with its article's id, the tables joined by ``key``."""
+    found = {}
+    with engine.connect() as conn:
+        for name, columns in _PER_ARTICLE.items():
+            listed = ", ".join(f"t.{c.strip()}" for c in columns.split(","))
+            found[name] = sorted(
+                tuple(row)
+                for row in conn.execute(
+                    text(
+                        f"SELECT a.article_id, {listed} FROM {name} AS t"
+                        f" JOIN articles AS a ON a.{key} = t.{key}"
+                    )
+                )
+            )
+    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
@@ -14,11 +15,12 @@ from pipeline.cli import cli
 from pipeline.cli_db import db_group
 from pipeline.config import load_config
 from pipeline.engine import MIGRATION_LOCK, make_engine, write
+from pipeline.records import Article, Score
 from pipeline.run import run_pipeline
 from tests.conftest import SMALL_SEEDS
 from tests.pg import store_url_fixture  # noqa: F401
 from tests.pipeline_runs import trained_models_fixture, write_run_config  # noqa: F401
-from tests.store_checks import assert_totals_consistent
+from tests.store_checks import assert_totals_consistent, per_article_rows
 
 if "db" not in cli.commands:  # the lead registers the group in pipeline/cli.py
     cli.add_command(db_group)
@@ -126,6 +128,38 @@ def test_copy_into_an_empty_store_twice_duplicates_nothing(
     assert got.astype(str).values.tolist() == want.astype(str).values.tolist()
     assert queries.store_summary(target)["scored"] == 3
     assert store.start_run(target) > max(queries.recent_runs(source)["run_id"])  # ids move on
+
+
+def test_copy_into_a_store_with_its_own_articles_keys_every_row_by_its_article(
+    filled_config: Path, store_url: str
+) -> None:
+    """Article keys are numbered per store: the source's keys 1.. are taken in the target."""
+    target = store.open_store(store_url)
+    own = Article(
+        article_id="own-story",
+        title="Coca eradication talks resume",
+        text="Officials met again about eradication targets.",
+        source="Local desk",
+        language="en",
+        url=None,
+        page_date=None,
+        event_date=date(2025, 9, 1),
+        ingested_at=datetime(2025, 9, 1, 12, tzinfo=UTC),
+        content_hash="own-hash",
+    )
+    store.upsert_articles(target, [own])
+    score = Score("own-story", "decertification_risk", 0.4, "own-v1", own.ingested_at)
+    store.save_scores(target, [score], {"own-story": "own-hash"})
+    mine = per_article_rows(target)
+    result = _invoke(filled_config, "copy", "--to", store_url)
+    assert result.exit_code == 0, result.output
+    source = store.open_store(load_config(filled_config).database.url)
+    theirs, after = per_article_rows(source), per_article_rows(target)
+    assert after == {t: sorted(mine[t] + theirs[t]) for t in after}
+    with target.connect() as conn:
+        keys = conn.execute(select(schema.articles.c.article_key)).scalars().all()
+    assert sorted(keys) == list(range(1, 5))
+    assert_totals_consistent(target, ["decertification_risk", "cooperation_tone"])
 
 
 def test_copy_into_an_older_store_upgrades_it_first(filled_config: Path, store_url: str) -> None:

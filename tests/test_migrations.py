@@ -9,13 +9,17 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, func, insert, inspect, select, text
+from sqlalchemy import Engine, column, func, insert, inspect, select, table, text
 
 from pipeline import db, insights, migrations, queries, schema, search, store
 from pipeline.engine import MIGRATION_LOCK, make_engine, write
 from pipeline.errors import StoreError
 from tests.pg import store_url_fixture  # noqa: F401
-from tests.store_checks import assert_search_facts_consistent, assert_totals_consistent
+from tests.store_checks import (
+    assert_search_facts_consistent,
+    assert_totals_consistent,
+    per_article_rows,
+)
 
 NOW = datetime(2025, 9, 16, 12, 0, tzinfo=UTC)
 VERSIONS = {"decertification_risk": "d-v1", "cooperation_tone": "c-v1", "relevance": "r-v1"}
@@ -63,10 +67,9 @@ def _fill_0001(engine: Engine, count: int = 6) -> None:
                     "scored_at": NOW,
                 }
             )
-    with engine.begin() as conn:
-        conn.execute(insert(schema.articles), rows)
-        conn.execute(insert(schema.current_scores), current)
-        conn.execute(insert(schema.scores), current)
+    with engine.begin() as conn:  # the tables as 0001 has them (scores keyed by article id)
+        for name, values in (("articles", rows), ("current_scores", current), ("scores", current)):
+            conn.execute(insert(table(name, *(column(k) for k in values[0]))), values)
 
 
 def _filled_at(url: str, revision: str) -> Engine:
@@ -132,12 +135,23 @@ def test_store_at_0002_gets_volume_rows_and_the_signal_first_key(store_url: str)
     assert key[:2] == ["signal", "day"]
 
 
-def test_store_at_0005_gets_the_lookup_indexes_and_keeps_its_answers(store_url: str) -> None:
+def _reference(tmp_path: Path) -> Engine:
+    """The same rows migrated from 0001 to the head in one go, on SQLite.
+
+    Today's queries need revision 0014's article keys, so they cannot read a store left at an
+    older revision: a store stopped there and upgraded later must answer as this one does.
+    """
+    return _filled_at(f"sqlite:///{tmp_path / 'reference.db'}", schema.HEAD_REVISION)
+
+
+def test_store_at_0005_gets_the_lookup_indexes_and_keeps_its_answers(
+    store_url: str, tmp_path: Path
+) -> None:
     engine = _filled_at(store_url, "0005")
     flt = queries.ArticleFilter(relevance_threshold=0.33)  # off the grid: from the articles
     signals = ["decertification_risk", "cooperation_tone"]
     before = queries._frame(
-        engine, queries._daily_detailed(signals, flt), ["day", "signal", "n", "total"]
+        _reference(tmp_path), queries._daily_detailed(signals, flt), ["day", "signal", "n", "total"]
     )
     db.upgrade_store(engine, store_url)
     upgraded = store.open_store(store_url)
@@ -153,12 +167,15 @@ def test_store_at_0005_gets_the_lookup_indexes_and_keeps_its_answers(store_url: 
             assert name not in {i["name"] for i in inspect(conn).get_indexes(table)}
 
 
-def test_store_at_0006_gets_share_counts_that_answer_the_share_view(store_url: str) -> None:
+def test_store_at_0006_gets_share_counts_that_answer_the_share_view(
+    store_url: str, tmp_path: Path
+) -> None:
     engine = _filled_at(store_url, "0006")
     kinds = {"decertification_risk": "risk", "cooperation_tone": "tone"}
     flt = queries.ArticleFilter()
     columns = ["day", "source", "articles", *kinds]
-    before = queries._frame(engine, insights._share_from_articles(kinds, flt, 0.5), columns)
+    share = insights._share_from_articles(kinds, flt, 0.5)
+    before = queries._frame(_reference(tmp_path), share, columns)
     db.upgrade_store(engine, store_url)
     upgraded = store.open_store(store_url)
     after = insights.share_counts(upgraded, kinds, flt, 0.5)
@@ -172,13 +189,13 @@ def test_store_at_0006_gets_share_counts_that_answer_the_share_view(store_url: s
 
 
 def test_store_at_0007_gets_the_rank_index_and_sorted_lists_keep_their_order(
-    store_url: str,
+    store_url: str, tmp_path: Path
 ) -> None:
     engine = _filled_at(store_url, "0007")
     query = insights.ArticleQuery(sort_by="decertification_risk")
     names = ["decertification_risk", "cooperation_tone", "relevance"]
     columns = [*insights.BASE_COLUMNS, *names]
-    before = queries._frame(engine, insights._rows(names, query, [], 4), columns)
+    before = queries._frame(_reference(tmp_path), insights._rows(names, query, [], 4), columns)
     db.upgrade_store(engine, store_url)
     upgraded = store.open_store(store_url)
     with upgraded.connect() as conn:
@@ -201,8 +218,12 @@ def test_store_at_0008_moves_its_score_keys_into_their_table_and_back(store_url:
     assert len(before) == 6 and all(key for _aid, key in before)  # all scored by 0002
     db.upgrade_store(engine, store_url)
     upgraded = store.open_store(store_url)
+    moved = (
+        "SELECT a.article_id, k.score_key FROM article_score_keys AS k"
+        " JOIN articles AS a ON a.article_key = k.article_key ORDER BY a.article_id"
+    )
     with upgraded.connect() as conn:
-        assert conn.execute(text(keys.format("article_score_keys"))).all() == before
+        assert conn.execute(text(moved)).all() == before
         columns = {c["name"] for c in inspect(conn).get_columns("articles")}
     assert "score_key" not in columns
     assert store.articles_to_score(upgraded, VERSIONS) == []
@@ -214,12 +235,12 @@ def test_store_at_0008_moves_its_score_keys_into_their_table_and_back(store_url:
 
 
 def test_store_at_0012_gets_its_facts_copied_beside_the_search_ids_and_back(
-    store_url: str,
+    store_url: str, tmp_path: Path
 ) -> None:
     engine = _filled_at(store_url, "0012")
     signals = ["decertification_risk", "cooperation_tone"]
     flt = queries.ArticleFilter(search="t")  # every title starts with T: the hits lead
-    before = queries.daily_signal_stats(engine, signals, flt)
+    before = queries.daily_signal_stats(_reference(tmp_path), signals, flt)
     db.upgrade_store(engine, store_url)
     upgraded = store.open_store(store_url)
     assert_search_facts_consistent(upgraded)
@@ -240,11 +261,47 @@ def test_store_at_0012_gets_its_facts_copied_beside_the_search_ids_and_back(
 
 def _fill_0001_more(engine: Engine) -> None:
     with engine.begin() as conn:
-        row = conn.execute(select(schema.articles).where(schema.articles.c.article_id == "art000"))
-        article = dict(row.mappings().one())
-        conn.execute(insert(schema.articles), {**article, "article_id": "art100"})
+        row = conn.execute(text("SELECT * FROM articles WHERE article_id = 'art000'"))
+        article = dict(row.mappings().one())  # the columns as 0001 has them
+        articles = table("articles", *(column(name) for name in article))
+        conn.execute(insert(articles), {**article, "article_id": "art100"})
         search.flush_pending(conn)
         assert conn.execute(text(f"SELECT count(*) FROM {search.IDS_TABLE}")).scalar_one() == 7
+
+
+def test_store_at_0013_gets_article_keys_that_key_every_per_article_row_and_back(
+    store_url: str,
+) -> None:
+    engine = _filled_at(store_url, "0013")
+    with engine.begin() as conn:  # one story carried by two sources, as 0013 keeps them
+        for n, source in ((0, "S0"), (0, "Other"), (3, "S1")):
+            conn.execute(
+                text(
+                    "INSERT INTO article_sources (article_id, source, origin, url, first_seen_at)"
+                    " VALUES (:aid, :source, 'o', NULL, :at)"
+                ),
+                {"aid": f"art{n:03d}", "source": source, "at": NOW},
+            )
+    before = per_article_rows(engine, "article_id")
+    assert [len(rows) for rows in before.values()] == [18, 18, 6, 3]
+    db.upgrade_store(engine, store_url)
+    upgraded = store.open_store(store_url)
+    assert per_article_rows(upgraded, "article_key") == before
+    with upgraded.connect() as conn:
+        keys = dict(conn.execute(text("SELECT article_id, article_key FROM articles")).all())
+        if upgraded.dialect.name == "sqlite":  # the full-text id became the key
+            ids = text(f"SELECT article_id, search_id FROM {search.IDS_TABLE}")
+            assert dict(conn.execute(ids).all()) == keys
+    assert sorted(keys.values()) == list(range(1, 7))
+    assert_search_facts_consistent(upgraded)
+    assert_totals_consistent(upgraded, ["decertification_risk", "cooperation_tone"])
+    assert store.articles_to_score(upgraded, VERSIONS) == []
+    write(engine, lambda conn: migrations.downgrade(conn, "0013"), lock=MIGRATION_LOCK)
+    assert per_article_rows(engine, "article_id") == before
+    with engine.connect() as conn:
+        assert "article_key" not in {c["name"] for c in inspect(conn).get_columns("articles")}
+    db.upgrade_store(engine, store_url)
+    assert per_article_rows(store.open_store(store_url), "article_key") == before
 
 
 def test_store_created_before_alembic_is_adopted(tmp_path: Path) -> None:

@@ -55,10 +55,12 @@ def _filled_store(path: Path, n: int) -> str:
 
 def _current(url: str) -> dict[tuple[str, str], tuple[float, str, str | None]]:
     engine = store.open_store(url, create=False)
-    cs = schema.current_scores
+    a, cs = schema.articles, schema.current_scores
     with engine.connect() as conn:
         rows = conn.execute(
-            select(cs.c.article_id, cs.c.signal, cs.c.value, cs.c.model_version, cs.c.explanation)
+            select(
+                a.c.article_id, cs.c.signal, cs.c.value, cs.c.model_version, cs.c.explanation
+            ).join_from(cs, a, a.c.article_key == cs.c.article_key)
         ).all()
     engine.dispose()
     return {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}

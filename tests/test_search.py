@@ -297,7 +297,7 @@ def test_searched_sums_start_from_the_hits_only_when_they_are_fewer(tmp_path: Pa
         return str(select(schema.articles.c.article_id).where(*conditions).compile(engine))
 
     assert "IN (SELECT article_search.rowid" in sql(hits)  # as many candidates as hits: filter
-    assert "articles.article_id IN (SELECT article_search_ids.article_id" in sql(hits + 1)
+    assert "articles.article_key IN (SELECT article_search_ids.search_id" in sql(hits + 1)
     days = sorted({a.event_date for a in _articles()})
     for first in (days[0], days[-1]):  # the whole store (hits lead), the last day (filter)
         flt = queries.ArticleFilter(first, days[-1], search="the")
@@ -324,7 +324,7 @@ def test_broad_searches_walk_the_date_index_on_sqlite(tmp_path: Path) -> None:
         return str(select(schema.articles.c.article_id).where(*conditions).compile(engine))
 
     walk = "IN (SELECT article_search.rowid"  # the article's own id among the hits' rowids
-    lead = "articles.article_id IN (SELECT article_search_ids.article_id"
+    lead = "articles.article_key IN (SELECT article_search_ids.search_id"
     assert walk in sql("the", 1) and lead not in sql("the", 1)  # 5 of 10: walk newest first
     for narrow in (sql("glyphosate", 1), sql("the", 1000)):
         assert lead in narrow and walk not in narrow
@@ -613,7 +613,7 @@ def test_searched_aggregates_read_only_the_lookup_indexes_on_sqlite(tmp_path: Pa
         for table_name in ("articles", "current_scores"):  # never the wide rows
             assert f"sqlite_autoindex_{table_name}_" not in steps, steps
         lookups = [step for step in plan if step.startswith("SEARCH s_")]
-        wanted = f"USING COVERING INDEX {schema.SCORES_LOOKUP} (article_id=? AND signal=?)"
+        wanted = f"USING COVERING INDEX {schema.SCORES_LOOKUP} (article_key=? AND signal=?)"
         assert all(wanted in step for step in lookups), steps
         assert len(lookups) == (3 if "s_0" in sql else 0), steps
 
@@ -663,14 +663,18 @@ def test_copied_facts_follow_every_write_on_sqlite(tmp_path: Path) -> None:
     store.save_scores(engine, rescored, {"s000": "moved", "s002": articles[2].content_hash})
     renamed = _article("r001", "Certification renamed", "Rows without children.", "W", "en", 8)
     with engine.begin() as conn:
-        conn.execute(insert(schema.articles), [store._article_row(renamed)])
+        key = store.next_article_keys(conn, 1)[0]
+        conn.execute(insert(schema.articles), [store._article_row(renamed, key)])
         search.flush_pending(conn)
         conn.execute(text("UPDATE articles SET article_id = 'r900' WHERE article_id = 'r001'"))
         conn.execute(
             text("UPDATE articles SET event_date = '2025-09-07' WHERE article_id = 's001'")
         )
         conn.execute(
-            text("DELETE FROM current_scores WHERE article_id = 's005' AND signal = 'tone'")
+            text(
+                "DELETE FROM current_scores WHERE signal = 'tone' AND article_key ="
+                " (SELECT article_key FROM articles WHERE article_id = 's005')"
+            )
         )
         for name in (
             "current_scores",
@@ -679,7 +683,9 @@ def test_copied_facts_follow_every_write_on_sqlite(tmp_path: Path) -> None:
             "article_score_keys",
             "articles",
         ):
-            conn.execute(text(f"DELETE FROM {name} WHERE article_id = 's007'"))
+            owned = "article_key IN (SELECT article_key FROM articles WHERE article_id = 's007')"
+            where = "article_id = 's007'" if name == "articles" else owned
+            conn.execute(text(f"DELETE FROM {name} WHERE {where}"))
     assert_search_facts_consistent(engine)
     _assert_sums_match_the_plain_join(engine)
 
@@ -769,7 +775,9 @@ def test_inserts_are_indexed_by_one_flush_and_edits_before_it_are_safe_on_sqlite
     quinoa = _article("p001", "Quinoa exports", "Quinoa growers report a good year.", "W", "en", 4)
     spray = _article("p002", "Glyphosate trial", "Glyphosate spraying trial.", "W", "en", 5)
     with engine.begin() as conn:
-        conn.execute(insert(schema.articles), [store._article_row(a) for a in (quinoa, spray)])
+        keys = store.next_article_keys(conn, 2)
+        rows = [store._article_row(a, k) for a, k in zip((quinoa, spray), keys, strict=True)]
+        conn.execute(insert(schema.articles), rows)
         listed = f"SELECT count(*) FROM {search.PENDING_TABLE}"
         assert conn.execute(text(listed)).scalar_one() == 2
         conn.execute(
@@ -806,7 +814,13 @@ def test_index_survives_deletes_and_vacuum_on_sqlite(tmp_path: Path) -> None:
             "article_score_keys",
             "articles",
         ):
-            conn.execute(text(f"DELETE FROM {table} WHERE article_id IN ('s000', 's002')"))
+            ids = "article_id IN ('s000', 's002')"
+            where = (
+                ids
+                if table == "articles"
+                else f"article_key IN (SELECT article_key FROM articles WHERE {ids})"
+            )
+            conn.execute(text(f"DELETE FROM {table} WHERE {where}"))
     engine.dispose()
     with closing(sqlite3.connect(path, isolation_level=None)) as raw:
         raw.execute("VACUUM")
@@ -849,7 +863,9 @@ def test_copy_from_sqlite_into_postgres_then_search(tmp_path: Path, pg_url: str)
 def test_upgrade_from_0003_backfills_the_index(store_url: str) -> None:
     engine = make_engine(store_url)
     write(engine, lambda conn: migrations.upgrade(conn, "0003"), lock=MIGRATION_LOCK)
-    rows = [{**store._article_row(a), "score_key": ""} for a in _articles()]
+    rows = [{**store._article_row(a, 0), "score_key": ""} for a in _articles()]
+    for row in rows:
+        del row["article_key"]  # numbered by revision 0014
     at_0003 = table("articles", *[column(name) for name in rows[0]])  # score_key on articles
     with engine.begin() as conn:
         conn.execute(insert(at_0003), rows)

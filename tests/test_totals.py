@@ -104,10 +104,10 @@ def test_each_totals_row_sums_the_share_counts_of_its_scores(store_url: str) -> 
     _save(engine, _scores(articles, rng, "v1"), articles)
     a, cs, d = schema.articles, schema.current_scores, schema.daily_signal_totals
     gate = cs.alias("gate")
-    on_gate = (gate.c.article_id == a.c.article_id) & (gate.c.signal == RELEVANCE)
+    on_gate = (gate.c.article_key == a.c.article_key) & (gate.c.signal == RELEVANCE)
     scored = select(a.c.event_date, cs.c.signal, a.c.source, a.c.language, gate.c.value, cs.c.value)
     scored = scored.select_from(
-        cs.join(a, a.c.article_id == cs.c.article_id).outerjoin(gate, on_gate)
+        cs.join(a, a.c.article_key == cs.c.article_key).outerjoin(gate, on_gate)
     )
     share_columns = [*schema.RISK_AT_LEAST, *schema.TONE_AT_LEAST]
     with engine.connect() as conn:

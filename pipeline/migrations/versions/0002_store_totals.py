@@ -13,6 +13,8 @@ Revises: 0001
 
 from __future__ import annotations
 
+from datetime import date
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -55,7 +57,7 @@ def upgrade() -> None:
         sa.Column("last_scored_at", sa.DateTime(timezone=True), nullable=False),
     )
     conn = op.get_bind()
-    totals.rebuild(conn, share_columns=False)
+    totals.rebuild(conn, share_columns=False, key="article_id")
     _fill_score_keys(conn)
     info = schema.schema_info
     conn.execute(info.update().where(info.c.key == "schema_version").values(value="2"))
@@ -76,13 +78,35 @@ def _fill_score_keys(conn: sa.Connection) -> None:
         )
         if not ids:
             return
-        state = totals.load_state(conn, ids)
+        state = _load_state(conn, ids)
         keys = [{"aid": k, "key": v} for k, v in sorted(totals.score_keys(state).items()) if v]
         if keys:  # the column as this revision has it (revision 0009 moves it to its own table)
             articles = sa.table("articles", sa.column("article_id"), sa.column("score_key"))
             stmt = articles.update().where(articles.c.article_id == sa.bindparam("aid"))
             conn.execute(stmt.values(score_key=sa.bindparam("key")), keys)
         last = ids[-1]
+
+
+def _load_state(conn: sa.Connection, ids: list[str]) -> totals.State:
+    """``totals.load_state`` as the tables were before revision 0014 (scores by article id)."""
+    a = sa.table(
+        "articles",
+        *(sa.column(n) for n in ("article_id", "event_date", "source", "language")),
+        sa.column("content_hash"),
+    )
+    names = ("article_id", "signal", "value", "model_version", "content_hash", "scored_at")
+    cs = sa.table("current_scores", *(sa.column(n) for n in names))
+    state = totals.State({}, {})
+    for aid, day, source, language, content in conn.execute(
+        sa.select(a).where(a.c.article_id.in_(ids))
+    ):
+        day = day if isinstance(day, date) else date.fromisoformat(day)  # untyped on SQLite
+        state.facts[aid] = totals.Facts(day, source, language, content, 0)
+    for aid, signal, value, version, content, stamp in conn.execute(
+        sa.select(cs).where(cs.c.article_id.in_(ids))
+    ):
+        state.current.setdefault(aid, {})[signal] = totals.Current(value, version, content, stamp)
+    return state
 
 
 def downgrade() -> None:

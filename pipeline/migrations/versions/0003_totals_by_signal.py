@@ -47,11 +47,11 @@ def upgrade() -> None:
     """Recreate the totals table with the signal-first key and fill it, volume rows included."""
     op.drop_table("daily_signal_totals")
     _create(("signal", "day", "source", "language", "relevance_bucket"))
-    totals.rebuild(op.get_bind(), share_columns=False)
+    totals.rebuild(op.get_bind(), share_columns=False, key="article_id")
 
 
 def downgrade() -> None:
     """Back to the day-first key; the volume rows stay (revision 0002 code ignores them)."""
     op.drop_table("daily_signal_totals")
     _create(_OLD_KEY)
-    totals.rebuild(op.get_bind(), share_columns=False)
+    totals.rebuild(op.get_bind(), share_columns=False, key="article_id")

@@ -34,7 +34,7 @@ def upgrade() -> None:
     with op.batch_alter_table("daily_signal_totals") as batch:
         for name in _COLUMNS:
             batch.add_column(sa.Column(name, sa.Integer, nullable=False, server_default="0"))
-    totals.rebuild(op.get_bind())
+    totals.rebuild(op.get_bind(), key="article_id")
 
 
 def downgrade() -> None:
