@@ -203,7 +203,10 @@ def test_kill_9_of_the_parent_ends_its_workers_and_a_rerun_completes(
 ) -> None:
     require(Path("/proc").is_dir(), "needs /proc to find the worker processes")
     config = write_config(tmp_path)
-    url = _filled_store(tmp_path / "test.db", BACKLOG)
+    # Enough parallel batches that some are still being scored after the first save (at most
+    # SAVE_BATCHES of them) has printed its progress line: the workers must still be there.
+    backlog = BACKLOG + 2 * SAVE_BATCHES * BATCH
+    url = _filled_store(tmp_path / "test.db", backlog)
     log = tmp_path / "score.log"
     command = [sys.executable, "-m", "pipeline", "--config", str(config), "score", "--workers", "2"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -232,7 +235,7 @@ def test_kill_9_of_the_parent_ends_its_workers_and_a_rerun_completes(
     cs = schema.current_scores
     with engine.connect() as conn:
         scored = conn.execute(select(func.count()).select_from(cs)).scalar_one()
-    assert scored == BACKLOG * len(models.models)
+    assert scored == backlog * len(models.models)
     assert_totals_consistent(engine, ["decertification_risk", "cooperation_tone"])
 
 
