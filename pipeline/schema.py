@@ -42,10 +42,10 @@ from sqlalchemy import (
 # Kept for builds before Alembic: they compare schema_info.schema_version with their own 1,
 # so migration 0002 writes 2 there and such a build refuses the store instead of corrupting it.
 SCHEMA_VERSION = 2
-HEAD_REVISION = "0014"
+HEAD_REVISION = "0015"
 KNOWN_REVISIONS = (
     *("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"),
-    *("0010", "0011", "0012", "0013", "0014"),
+    *("0010", "0011", "0012", "0013", "0014", "0015"),
 )
 
 # The 0.05 grid of thresholds the daily totals answer (relevance gate and share threshold).

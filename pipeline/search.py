@@ -50,7 +50,7 @@ from sqlalchemy.sql.selectable import Alias, FromClause, NamedFromClause
 from pipeline import schema
 
 FTS_TABLE = "article_search"  # SQLite: contentless FTS5 table; rowid = article_search_ids.search_id
-IDS_TABLE = "article_search_ids"  # SQLite: stable integer per article (survives VACUUM)
+IDS_TABLE = "article_search_ids"  # SQLite: each article's facts by its key (= FTS5 rowid)
 PENDING_TABLE = "article_search_pending"  # SQLite: inserted, not yet indexed (0012; see flush)
 SLOTS_TABLE = "search_score_slots"  # SQLite: which ``score_<k>`` of IDS_TABLE holds a signal (0013)
 SCORE_SLOTS = 8  # score columns in IDS_TABLE (0013): signals beyond these take the slower path
@@ -89,8 +89,7 @@ DOCUMENT_SQL = (
 _FLUSH = (
     f"""INSERT INTO {FTS_TABLE} (rowid, document)
     SELECT p.search_id, a.title || ' ' || a.text FROM {PENDING_TABLE} AS p
-    CROSS JOIN {IDS_TABLE} AS i ON i.search_id = p.search_id
-    CROSS JOIN articles AS a ON a.article_id = i.article_id""",
+    CROSS JOIN articles AS a ON a.article_key = p.search_id""",
     f"DELETE FROM {PENDING_TABLE}",
 )
 
@@ -345,8 +344,7 @@ def _fts_column() -> ColumnElement[Any]:
 # The stable ids, with each article's copied facts (revision 0013, kept by triggers)
 facts = table(
     IDS_TABLE,
-    column("search_id"),
-    column("article_id"),
+    column("search_id"),  # the article's article_key (revision 0014)
     column("event_date", Date),
     column("source", String),
     column("language", String),

@@ -64,11 +64,11 @@ def assert_search_facts_consistent(engine: Engine) -> None:
         sql = conn.exec_driver_sql
         slots = dict(sql(f"SELECT signal, slot FROM {search.SLOTS_TABLE}").all())
         copies = sql(
-            "SELECT article_id, search_id, event_date, source, language, "
-            f"{', '.join(scores)} FROM {search.IDS_TABLE}"
+            f"SELECT search_id, event_date, source, language, {', '.join(scores)}"
+            f" FROM {search.IDS_TABLE}"
         ).all()
         articles = sql(
-            "SELECT article_id, article_key, event_date, source, language FROM articles"
+            "SELECT article_key, article_id, event_date, source, language FROM articles"
         ).all()
         current = sql(
             "SELECT a.article_id, c.signal, c.value FROM current_scores AS c"
@@ -78,18 +78,17 @@ def assert_search_facts_consistent(engine: Engine) -> None:
     assert sorted(slots.values()) == list(range(len(slots)))  # taken in order, none skipped
     assert len(slots) == search.SCORE_SLOTS or signals <= set(slots)
     values = {(aid, signal): value for aid, signal, value in current}
-    expected = {  # since revision 0014 the full-text id is the article key
-        aid: (
-            key,
+    expected = {  # the full-text id is the article key (revisions 0014, 0015)
+        key: (
             str(day),
             source,
             language,
             *(values.get((aid, s)) for s in sorted(slots, key=slots.__getitem__)),
             *[None] * (search.SCORE_SLOTS - len(slots)),
         )
-        for aid, key, day, source, language in articles
+        for key, aid, day, source, language in articles
     }
-    assert {aid: tuple(rest) for aid, *rest in copies} == expected
+    assert {key: tuple(rest) for key, *rest in copies} == expected
 
 
 def _assert_shares_consistent(

@@ -259,13 +259,23 @@ def test_store_at_0012_gets_its_facts_copied_beside_the_search_ids_and_back(
     assert_search_facts_consistent(store.open_store(store_url))
 
 
+_FLUSH_0012 = (  # search.flush_pending as revision 0012 had it (by article id)
+    """INSERT INTO article_search (rowid, document)
+    SELECT p.search_id, a.title || ' ' || a.text FROM article_search_pending AS p
+    CROSS JOIN article_search_ids AS i ON i.search_id = p.search_id
+    CROSS JOIN articles AS a ON a.article_id = i.article_id""",
+    "DELETE FROM article_search_pending",
+)
+
+
 def _fill_0001_more(engine: Engine) -> None:
     with engine.begin() as conn:
         row = conn.execute(text("SELECT * FROM articles WHERE article_id = 'art000'"))
         article = dict(row.mappings().one())  # the columns as 0001 has them
         articles = table("articles", *(column(name) for name in article))
         conn.execute(insert(articles), {**article, "article_id": "art100"})
-        search.flush_pending(conn)
+        for statement in _FLUSH_0012:
+            conn.execute(text(statement))
         assert conn.execute(text(f"SELECT count(*) FROM {search.IDS_TABLE}")).scalar_one() == 7
 
 
@@ -289,11 +299,8 @@ def test_store_at_0013_gets_article_keys_that_key_every_per_article_row_and_back
     assert per_article_rows(upgraded, "article_key") == before
     with upgraded.connect() as conn:
         keys = dict(conn.execute(text("SELECT article_id, article_key FROM articles")).all())
-        if upgraded.dialect.name == "sqlite":  # the full-text id became the key
-            ids = text(f"SELECT article_id, search_id FROM {search.IDS_TABLE}")
-            assert dict(conn.execute(ids).all()) == keys
     assert sorted(keys.values()) == list(range(1, 7))
-    assert_search_facts_consistent(upgraded)
+    assert_search_facts_consistent(upgraded)  # on SQLite: the full-text ids became the keys
     assert_totals_consistent(upgraded, ["decertification_risk", "cooperation_tone"])
     assert store.articles_to_score(upgraded, VERSIONS) == []
     write(engine, lambda conn: migrations.downgrade(conn, "0013"), lock=MIGRATION_LOCK)
@@ -302,6 +309,51 @@ def test_store_at_0013_gets_article_keys_that_key_every_per_article_row_and_back
         assert "article_key" not in {c["name"] for c in inspect(conn).get_columns("articles")}
     db.upgrade_store(engine, store_url)
     assert per_article_rows(store.open_store(store_url), "article_key") == before
+
+
+def test_store_at_0014_drops_the_id_copy_beside_the_full_text_ids_and_back(
+    store_url: str,
+) -> None:
+    engine = _filled_at(store_url, "0014")
+    write(engine, lambda conn: migrations.upgrade(conn, "0015"), lock=MIGRATION_LOCK)
+    if engine.dialect.name != "sqlite":
+        return  # PostgreSQL: nothing to change
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns(search.IDS_TABLE)}
+    assert "article_id" not in columns and "search_id" in columns
+    upgraded = store.open_store(store_url)
+    assert_search_facts_consistent(upgraded)
+    with engine.begin() as conn:  # the triggers by key: an edit, a new source, a renamed id
+        conn.execute(text("UPDATE articles SET title = 'Glyphosate' WHERE article_id = 'art001'"))
+        conn.execute(text("UPDATE articles SET source = 'S9' WHERE article_id = 'art002'"))
+        conn.execute(text("UPDATE articles SET article_id = 'art900' WHERE article_id = 'art003'"))
+    hits = queries.article_table(upgraded, [], queries.ArticleFilter(search="glyphosate"))
+    assert hits["id"].tolist() == ["art001"]
+    assert_search_facts_consistent(upgraded)
+    write(engine, lambda conn: migrations.downgrade(conn, "0014"), lock=MIGRATION_LOCK)
+    with engine.connect() as conn:
+        pairs = conn.execute(
+            text(
+                f"SELECT i.article_id, i.search_id FROM {search.IDS_TABLE} AS i"
+                " JOIN articles AS a ON a.article_key = i.search_id AND a.article_id = i.article_id"
+            )
+        ).all()
+    assert len(pairs) == 6
+    _fill_0001_more_at_0014(engine)
+    db.upgrade_store(engine, store_url)
+    assert_search_facts_consistent(store.open_store(store_url))
+
+
+def _fill_0001_more_at_0014(engine: Engine) -> None:
+    """One more article as a 0014 program writes it: the triggers of 0014 are back."""
+    with engine.begin() as conn:
+        row = conn.execute(text("SELECT * FROM articles WHERE article_id = 'art000'"))
+        article = dict(row.mappings().one())
+        articles = table("articles", *(column(name) for name in article))
+        conn.execute(insert(articles), {**article, "article_id": "art100", "article_key": 7})
+        search.flush_pending(conn)
+        found = f"SELECT article_id FROM {search.IDS_TABLE} WHERE search_id = 7"
+        assert conn.execute(text(found)).scalar_one() == "art100"
 
 
 def test_store_created_before_alembic_is_adopted(tmp_path: Path) -> None:

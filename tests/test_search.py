@@ -757,7 +757,7 @@ def _assert_index_consistent(engine: Engine) -> None:
         orphans = conn.execute(
             text(
                 "SELECT count(*) FROM article_search_ids i "
-                "LEFT JOIN articles a ON a.article_id = i.article_id WHERE a.article_id IS NULL"
+                "LEFT JOIN articles a ON a.article_key = i.search_id WHERE a.article_id IS NULL"
             )
         ).scalar_one()
         pending = conn.execute(text(f"SELECT count(*) FROM {search.PENDING_TABLE}")).scalar_one()
