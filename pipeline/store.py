@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
@@ -162,6 +162,7 @@ def _upsert(conn: Connection, batch: Sequence[Article]) -> UpsertResult:
         else:
             added.append(article)
         seen_ids.setdefault(article.article_id, article.content_hash)
+        # key 0: stored by this batch, its key is taken below (real keys start at 1)
         by_hash.setdefault(article.content_hash, _Stored(target, article.content_hash, 0))
     keys = {aid: found.key for aid, found in by_id.items()}
     keys |= {found.article_id: found.key for found in by_hash.values() if found.key}
@@ -191,30 +192,27 @@ def _target_id(
 
 
 def _existing_by_id(conn: Connection, ids: list[str]) -> dict[str, _Stored]:
-    a = schema.articles
-    found: dict[str, _Stored] = {}
-    unique = sorted(set(ids))
-    for start in range(0, len(unique), _CHUNK):
-        stmt = select(a.c.article_id, a.c.content_hash, a.c.article_key).where(
-            a.c.article_id.in_(unique[start : start + _CHUNK])
-        )
-        found.update({row[0]: _Stored(*row) for row in conn.execute(stmt)})
-    return found
+    return {found.article_id: found for found in _stored(conn, schema.articles.c.article_id, ids)}
 
 
 def _existing_by_hash(conn: Connection, hashes: list[str]) -> dict[str, _Stored]:
-    a = schema.articles
     found: dict[str, _Stored] = {}
-    unique = sorted(set(hashes))
+    for stored in _stored(conn, schema.articles.c.content_hash, hashes):
+        found.setdefault(stored.content_hash, stored)  # the smallest id of equal contents
+    return found
+
+
+def _stored(conn: Connection, column: Any, values: list[str]) -> Iterator[_Stored]:
+    """The stored articles whose ``column`` is among ``values``, a chunk at a time, by id."""
+    a = schema.articles
+    unique = sorted(set(values))
     for start in range(0, len(unique), _CHUNK):
         stmt = (
             select(a.c.article_id, a.c.content_hash, a.c.article_key)
-            .where(a.c.content_hash.in_(unique[start : start + _CHUNK]))
+            .where(column.in_(unique[start : start + _CHUNK]))
             .order_by(a.c.article_id)
         )
-        for row in conn.execute(stmt):
-            found.setdefault(row[1], _Stored(*row))
-    return found
+        yield from (_Stored(*row) for row in conn.execute(stmt))
 
 
 def _article_row(article: Article, key: int) -> dict[str, Any]:
