@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.generate_articles import _TOPICS, generate_records
+from pipeline.search import FLUSH_SQL
 from pipeline.store import open_store
 
 VERSIONS = {
@@ -113,6 +114,8 @@ def _insert(conn: sqlite3.Connection, articles: list[Any], scores: list[Any]) ->
             f" VALUES ({','.join('?' * len(_ARTICLE_COLUMNS))})",
             articles,
         )
+        for statement in FLUSH_SQL:  # index the new articles' words, as every writer does
+            conn.execute(statement)
         conn.executemany(
             "INSERT INTO current_scores (article_key, signal, value, model_version, content_hash,"
             " confidence, explanation, scored_at) VALUES (?,?,?,?,?,?,?,?)",

@@ -86,7 +86,7 @@ DOCUMENT_SQL = (
 # CROSS JOIN fixes the order: from the few pending ids out. Left to itself, with no statistics,
 # SQLite scanned the whole id table and looked each id up among the pending ones, a cost that
 # grew with the store (0.21 -> 0.49 ms per article stored from 25,000 to 200,000 articles).
-_FLUSH = (
+FLUSH_SQL = (  # what flush_pending runs; bench/fill_store.py runs it on a raw connection
     f"""INSERT INTO {FTS_TABLE} (rowid, document)
     SELECT p.search_id, a.title || ' ' || a.text FROM {PENDING_TABLE} AS p
     CROSS JOIN articles AS a ON a.article_key = p.search_id""",
@@ -102,7 +102,7 @@ def flush_pending(conn: Connection) -> None:
     (migration 0012).
     """
     if conn.dialect.name == "sqlite":
-        for statement in _FLUSH:
+        for statement in FLUSH_SQL:
             conn.exec_driver_sql(statement)
 
 

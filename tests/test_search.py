@@ -799,7 +799,7 @@ def test_the_flush_starts_from_the_pending_ids_on_sqlite(tmp_path: Path) -> None
     """Its cost must follow the batch, not the store: never a scan of the id table."""
     engine = _filled(f"sqlite:///{tmp_path / 'plan.db'}")
     with engine.connect() as conn:
-        plan = [r[-1] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {search._FLUSH[0]}")]
+        plan = [r[-1] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {search.FLUSH_SQL[0]}")]
     assert plan[0] == "SCAN p" and not any(step.startswith("SCAN") for step in plan[1:]), plan
 
 
