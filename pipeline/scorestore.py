@@ -98,8 +98,7 @@ def save_scores(engine: Engine, batch: Sequence[Score], hashes: dict[str, str]) 
     """
     if not batch:
         return 0
-    latest = {(s.article_id, s.signal): s for s in batch}
-    write(engine, lambda conn: _save(conn, list(latest.values()), hashes), lock=WRITE_LOCK)
+    write(engine, lambda conn: _save(conn, batch, hashes), lock=WRITE_LOCK)
     return len(batch)
 
 
@@ -116,7 +115,8 @@ def _score_row(score: Score, key: int, content: str) -> dict[str, Any]:
     }
 
 
-def _save(conn: Connection, batch: list[Score], hashes: dict[str, str]) -> None:
+def _save(conn: Connection, batch: Sequence[Score], hashes: dict[str, str]) -> None:
+    """Write the batch (the last score of an article and signal wins) and move the totals."""
     before = totals.load_state(conn, [s.article_id for s in batch])
     missing = sorted({s.article_id for s in batch} - set(before.facts))
     if missing:

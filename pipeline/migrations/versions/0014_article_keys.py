@@ -112,8 +112,9 @@ def _recopy(old_key: str, new_key: str) -> None:
     for index, table, _ in _indexes(old_key):
         op.drop_index(index, table_name=table)
     for table, columns in _columns(new_key).items():
-        op.create_table(f"{table}_0014", *columns())
-        names = [c.name for c in columns() if isinstance(c, sa.Column) and c.name != new_key]
+        items = columns()
+        op.create_table(f"{table}_0014", *items)
+        names = [c.name for c in items if isinstance(c, sa.Column) and c.name != new_key]
         listed = ", ".join(names)
         kept = ", ".join(f"t.{n}" for n in names)
         conn.exec_driver_sql(
