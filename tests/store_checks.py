@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, inspect, select, text
 
 from pipeline import insights, queries, schema, search, totals
 
@@ -150,6 +150,8 @@ _PER_ARTICLE = {  # each per-article table's columns besides the owning article
     "article_sources": "source, origin, url",
 }
 
+PER_ARTICLE_TABLES = tuple(_PER_ARTICLE)
+
 
 def per_article_rows(
     engine: Engine, key: str = "article_key"
@@ -169,3 +171,16 @@ def per_article_rows(
                 )
             )
     return found
+
+
+def per_article_foreign_keys(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """Each per-article table's foreign keys: name, own columns, referred table and columns."""
+    with engine.connect() as conn:
+        found = inspect(conn)
+        return {
+            name: [
+                (k["name"], k["constrained_columns"], k["referred_table"], k["referred_columns"])
+                for k in found.get_foreign_keys(name)
+            ]
+            for name in PER_ARTICLE_TABLES
+        }

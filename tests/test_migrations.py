@@ -16,8 +16,10 @@ from pipeline.engine import MIGRATION_LOCK, make_engine, write
 from pipeline.errors import StoreError
 from tests.pg import store_url_fixture  # noqa: F401
 from tests.store_checks import (
+    PER_ARTICLE_TABLES,
     assert_search_facts_consistent,
     assert_totals_consistent,
+    per_article_foreign_keys,
     per_article_rows,
 )
 
@@ -279,6 +281,15 @@ def _fill_0001_more(engine: Engine) -> None:
         assert conn.execute(text(f"SELECT count(*) FROM {search.IDS_TABLE}")).scalar_one() == 7
 
 
+def _keyed_by(engine: Engine, key: str) -> dict[str, list[tuple[object, ...]]]:
+    """Each per-article table's one foreign key on ``key``, named as a fresh table's would be."""
+    postgres = engine.dialect.name == "postgresql"
+    return {
+        name: [(f"{name}_{key}_fkey" if postgres else None, [key], "articles", [key])]
+        for name in PER_ARTICLE_TABLES
+    }
+
+
 def test_store_at_0013_gets_article_keys_that_key_every_per_article_row_and_back(
     store_url: str,
 ) -> None:
@@ -294,9 +305,15 @@ def test_store_at_0013_gets_article_keys_that_key_every_per_article_row_and_back
             )
     before = per_article_rows(engine, "article_id")
     assert [len(rows) for rows in before.values()] == [18, 18, 6, 3]
+    keys_before = per_article_foreign_keys(engine)
+    assert keys_before == _keyed_by(engine, "article_id")
     db.upgrade_store(engine, store_url)
     upgraded = store.open_store(store_url)
     assert per_article_rows(upgraded, "article_key") == before
+    assert per_article_foreign_keys(upgraded) == _keyed_by(upgraded, "article_key")
+    with upgraded.connect() as conn:  # the same tables, keys and indexes as a fresh store
+        context = MigrationContext.configure(conn, opts={"include_name": search.include_name})
+        assert compare_metadata(context, schema.metadata) == []
     with upgraded.connect() as conn:
         keys = dict(conn.execute(text("SELECT article_id, article_key FROM articles")).all())
     assert sorted(keys.values()) == list(range(1, 7))
@@ -305,6 +322,7 @@ def test_store_at_0013_gets_article_keys_that_key_every_per_article_row_and_back
     assert store.articles_to_score(upgraded, VERSIONS) == []
     write(engine, lambda conn: migrations.downgrade(conn, "0013"), lock=MIGRATION_LOCK)
     assert per_article_rows(engine, "article_id") == before
+    assert per_article_foreign_keys(engine) == keys_before
     with engine.connect() as conn:
         assert "article_key" not in {c["name"] for c in inspect(conn).get_columns("articles")}
     db.upgrade_store(engine, store_url)
