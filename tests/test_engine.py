@@ -30,6 +30,7 @@ from sqlalchemy.exc import OperationalError, StatementError
 from pipeline import store
 from pipeline.engine import execute_rows, insert_for, make_engine, safe_url, write
 from pipeline.errors import StoreError
+from tests.pg import pg_url_fixture  # noqa: F401
 
 
 def _locked(message: str = "database is locked") -> OperationalError:
@@ -202,3 +203,10 @@ def test_execute_rows_refuses_rows_of_different_shapes_like_sqlalchemy(tmp_path:
     mixed = [_ROWS[0], {k: v for k, v in _ROWS[1].items() if k != "value"}]
     with engine.begin() as conn, pytest.raises(StatementError):
         execute_rows(conn, insert_for(conn, _SAMPLE), mixed)
+
+
+@pytest.mark.postgres
+def test_postgres_sessions_run_in_utc_without_jit(pg_url: str) -> None:
+    with store.open_store(pg_url).connect() as conn:
+        assert conn.execute(text("SHOW timezone")).scalar_one() == "UTC"
+        assert conn.execute(text("SHOW jit")).scalar_one() == "off"
