@@ -10,6 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, column, func, insert, inspect, select, table, text
+from sqlalchemy.engine import Connection
 
 from pipeline import db, insights, migrations, queries, schema, search, store
 from pipeline.engine import MIGRATION_LOCK, make_engine, write
@@ -87,6 +88,13 @@ def _revision(engine: Engine) -> str:
         return str(conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one())
 
 
+def _differences_from_the_tables(conn: Connection) -> list[object]:
+    """What separates the store's schema from ``schema.metadata`` (alembic's comparison)."""
+    # the full-text index differs per database, so schema.metadata leaves it out
+    context = MigrationContext.configure(conn, opts={"include_name": search.include_name})
+    return list(compare_metadata(context, schema.metadata))
+
+
 def test_schema_constants_name_the_script_revisions() -> None:
     assert migrations.script_revisions() == list(schema.KNOWN_REVISIONS)
     assert schema.KNOWN_REVISIONS[-1] == schema.HEAD_REVISION
@@ -96,9 +104,7 @@ def test_fresh_store_is_migrated_to_head_and_matches_the_tables(store_url: str) 
     engine = store.open_store(store_url)
     assert _revision(engine) == schema.HEAD_REVISION
     with engine.connect() as conn:
-        # the full-text index differs per database, so schema.metadata leaves it out
-        context = MigrationContext.configure(conn, opts={"include_name": search.include_name})
-        assert compare_metadata(context, schema.metadata) == []
+        assert _differences_from_the_tables(conn) == []
         version = conn.execute(select(schema.schema_info.c.value)).scalar_one()
     assert version == str(schema.SCHEMA_VERSION)
 
@@ -311,10 +317,9 @@ def test_store_at_0013_gets_article_keys_that_key_every_per_article_row_and_back
     upgraded = store.open_store(store_url)
     assert per_article_rows(upgraded, "article_key") == before
     assert per_article_foreign_keys(upgraded) == _keyed_by(upgraded, "article_key")
-    with upgraded.connect() as conn:  # the same tables, keys and indexes as a fresh store
-        context = MigrationContext.configure(conn, opts={"include_name": search.include_name})
-        assert compare_metadata(context, schema.metadata) == []
     with upgraded.connect() as conn:
+        # the tables, keys and indexes of a fresh store
+        assert _differences_from_the_tables(conn) == []
         keys = dict(conn.execute(text("SELECT article_id, article_key FROM articles")).all())
     assert sorted(keys.values()) == list(range(1, 7))
     assert_search_facts_consistent(upgraded)  # on SQLite: the full-text ids became the keys
