@@ -121,7 +121,8 @@ def _recopy(old_key: str, new_key: str) -> None:
     postgres = conn.dialect.name == "postgresql"
     for index, table, _ in _indexes(old_key):
         op.drop_index(index, table_name=table)
-    for table, columns in _columns(new_key).items():
+    tables = _columns(new_key)
+    for table, columns in tables.items():
         items = columns()
         if postgres:
             items = [c for c in items if not isinstance(c, sa.ForeignKeyConstraint)]
@@ -145,7 +146,7 @@ def _recopy(old_key: str, new_key: str) -> None:
     for index, table, indexed in _indexes(new_key):
         op.create_index(index, table, indexed)
     if postgres:  # new tables have no statistics; until autovacuum gets to them plans guess
-        op.execute(f"ANALYZE articles, {', '.join(_columns(new_key))}")
+        op.execute(f"ANALYZE articles, {', '.join(tables)}")
 
 
 def _store_score(key_match: str) -> str:
