@@ -33,7 +33,7 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.generate_articles import SOURCES, generate_items
+from bench.generate_articles import ARRIVALS, SOURCES, generate_items
 from pipeline import queries, run, store
 from pipeline.records import Article, Score
 from pipeline.run import INGEST_BATCH
@@ -109,11 +109,13 @@ def _score_in_worker(batch: list[Article], scored_at: datetime) -> list[Score]:
     return score_articles(_WORKER_MODELS[0], batch, scored_at)
 
 
-def load(url: str, n: int, batch: int, models: ModelSet) -> list[dict[str, Any]]:
+def load(
+    url: str, n: int, batch: int, models: ModelSet, arrival: str = "shuffled"
+) -> list[dict[str, Any]]:
     """Ingest and score ``n`` articles batch by batch in one process; checkpoint every 100k."""
     engine = store.open_store(url)
     versions, clock, checkpoints = models.versions(), Clock(), []
-    items = generate_items(n)
+    items = generate_items(n, arrival=arrival)
     done, started = 0, time.perf_counter()
     while done < n:
         chunk = clock.timed("generate", list, islice(items, batch))
@@ -131,7 +133,7 @@ def load(url: str, n: int, batch: int, models: ModelSet) -> list[dict[str, Any]]
 
 
 def load_pipelined(
-    url: str, n: int, batch: int, models: ModelSet, folder: Path
+    url: str, n: int, batch: int, models: ModelSet, folder: Path, arrival: str = "shuffled"
 ) -> list[dict[str, Any]]:
     """Use both cores: a second process scores batch i while this one ingests batch i+1.
 
@@ -139,7 +141,7 @@ def load_pipelined(
     """
     engine = store.open_store(url)
     versions, clock, checkpoints = models.versions(), Clock(), []
-    items = generate_items(n)
+    items = generate_items(n, arrival=arrival)
     done, started = 0, time.perf_counter()
     with ProcessPoolExecutor(1, initializer=_start_worker, initargs=(folder,)) as pool:
         running: tuple[Future[list[Score]], dict[str, str]] | None = None
@@ -164,7 +166,7 @@ def load_pipelined(
 
 
 def load_with_workers(
-    url: str, n: int, batch: int, models: ModelSet, workers: int
+    url: str, n: int, batch: int, models: ModelSet, workers: int, arrival: str = "shuffled"
 ) -> list[dict[str, Any]]:
     """As ``policy-risk run --workers N`` does: N worker processes prepare the ingest batches
     and score while this process writes (``pipeline.parallel_scoring.BackgroundScorer``),
@@ -178,7 +180,7 @@ def load_with_workers(
 
     engine = store.open_store(url)
     clock, checkpoints = Clock(), []
-    items = generate_items(n)
+    items = generate_items(n, arrival=arrival)
     done, started = 0, time.perf_counter()
     with BackgroundScorer(engine, models, workers, lambda *_: None) as scorer:
         while done < n:
@@ -322,6 +324,13 @@ def main() -> None:
         help="score in this many worker processes while ingesting, as `run --workers` does",
     )
     parser.add_argument(
+        "--arrival",
+        choices=ARRIVALS,
+        default="shuffled",
+        help="shuffled: dates at random over three years (a back-fill, the default); "
+        "chronological: dates advance with the articles (a watched feed)",
+    )
+    parser.add_argument(
         "--reads-only", action="store_true", help="only time the reads on an already filled store"
     )
     args = parser.parse_args()
@@ -330,15 +339,18 @@ def main() -> None:
     if args.reads_only:
         checkpoints = []
     elif args.workers:
-        checkpoints = load_with_workers(args.url, args.n, args.batch, models, args.workers)
+        checkpoints = load_with_workers(
+            args.url, args.n, args.batch, models, args.workers, args.arrival
+        )
     elif args.pipelined:
-        checkpoints = load_pipelined(args.url, args.n, args.batch, models, folder)
+        checkpoints = load_pipelined(args.url, args.n, args.batch, models, folder, args.arrival)
     else:
-        checkpoints = load(args.url, args.n, args.batch, models)
+        checkpoints = load(args.url, args.n, args.batch, models, args.arrival)
     report = {
         "url": args.url.split("@")[-1],
         "n": args.n,
         "batch": args.batch,
+        "arrival": args.arrival,
         "pipelined": args.pipelined,
         "machine": f"{os.cpu_count()} cores, load average {os.getloadavg()}",
         "python": sys.version.split()[0],

@@ -6,6 +6,11 @@ scheme, and a mix of topics (decertification and drug policy, cooperation, unrel
 models produce a spread of scores and the relevance gate has something to gate. Output is
 deterministic for a given seed, so two runs of a benchmark ingest the same data.
 
+Two arrival orders, with the same texts: ``shuffled`` (the default) gives each article a date
+drawn at random from the three years, the worst case for the store's date indexes, as when an
+archive is back-filled; ``chronological`` lets the dates advance with the article number, a few
+days' lag at most, as a watched feed fills a store day by day.
+
 Usage:
     python -m bench.generate_articles --n 1000000 --out /tmp/articles   # JSONL seed files
 """
@@ -23,6 +28,8 @@ from pathlib import Path
 from pipeline.records import RawItem
 
 DAYS = 3 * 365 + 1
+ARRIVALS = ("shuffled", "chronological")
+MAX_LAG_DAYS = 3  # chronological: an article reports on the last few days, not only today
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,10 +142,25 @@ def _body(rng: random.Random, vocab: dict[str, list[str]], topic: str, words: in
     return "\n\n".join(paragraphs)
 
 
+def _days_back(number: int, n: int, draw: int, arrival: str) -> int:
+    """How many days before the last day article ``number`` of ``n`` is dated."""
+    if arrival == "shuffled":
+        return draw
+    position = DAYS - 1 - number * DAYS // max(n, 1)
+    return min(DAYS - 1, position + draw % (MAX_LAG_DAYS + 1))
+
+
 def generate_records(
-    n: int, *, seed: int = 0, last_day: date | None = None, words: int = 300
+    n: int,
+    *,
+    seed: int = 0,
+    last_day: date | None = None,
+    words: int = 300,
+    arrival: str = "shuffled",
 ) -> Iterator[dict[str, str]]:
     """Yield ``n`` JSON seed records (title, text, published, url, source, language)."""
+    if arrival not in ARRIVALS:
+        raise ValueError(f"arrival must be one of {', '.join(ARRIVALS)}, not {arrival!r}")
     rng = random.Random(seed)
     end = last_day or (datetime.now(UTC).date() - timedelta(days=1))
     topics, weights = list(_WEIGHTS), list(_WEIGHTS.values())
@@ -147,7 +169,7 @@ def generate_records(
         language = source.language if source.language != "mixed" else rng.choice(("en", "es"))
         topic = rng.choices(topics, weights)[0]
         vocab = _VOCAB[language]
-        day = end - timedelta(days=rng.randrange(DAYS))
+        day = end - timedelta(days=_days_back(number, n, rng.randrange(DAYS), arrival))
         title = " ".join(rng.choices(vocab[topic] + vocab["actors"], k=rng.randint(6, 10)))
         yield {
             "title": title.capitalize(),
@@ -159,9 +181,12 @@ def generate_records(
         }
 
 
-def generate_items(n: int, *, seed: int = 0, words: int = 300) -> Iterator[RawItem]:
+def generate_items(
+    n: int, *, seed: int = 0, words: int = 300, arrival: str = "shuffled"
+) -> Iterator[RawItem]:
     """Yield ``n`` RawItems, as the seed reader would build them from the records."""
-    for number, record in enumerate(generate_records(n, seed=seed, words=words)):
+    records = generate_records(n, seed=seed, words=words, arrival=arrival)
+    for number, record in enumerate(records):
         yield RawItem(
             origin=f"bench-{seed}.jsonl#{number + 1}",
             source=record["source"],
