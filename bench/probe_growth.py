@@ -6,7 +6,9 @@ changes from minute to minute, so timing the two sizes an hour apart compares th
 store. This script alternates: one batch of new articles into store A, one into store B, and so
 on, timing raw-payload saving + article upsert ("ingest", normalising excluded) and score saving
 with synthetic scores (three signals, as the pipeline writes), and reports ms per article for
-each store. It appends to the stores it is given (use copies, or bench stores).
+each store. It appends to the stores it is given (use copies, or bench stores). With
+``--statements`` it also prints, per store, the CPU per article of each SQL statement and of the
+commits (as ``bench_commits`` does), so a growth can be traced to the statement that grows.
 
 Usage:
     python -m bench.probe_growth sqlite:////tmp/bench/100k.db sqlite:////tmp/bench/1m.db
@@ -18,9 +20,11 @@ import argparse
 import random
 import statistics
 import time
+from collections import Counter
 from itertools import islice
 from typing import Any
 
+from bench.bench_commits import _watch_statements
 from bench.generate_articles import generate_items
 from pipeline import store
 from pipeline.normalise import normalise_item
@@ -58,8 +62,15 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=30, help="batches per store")
     parser.add_argument("--batch", type=int, default=1000, help="articles per batch")
     parser.add_argument("--seed", type=int, default=1, help="change it for every run: new articles")
+    parser.add_argument(
+        "--statements", action="store_true", help="also print each statement's CPU per article"
+    )
     args = parser.parse_args()
     engines = [store.open_store(url) for url in args.urls]
+    spent: list[Counter[str]] = [Counter() for _ in engines]
+    if args.statements:
+        for engine, counter in zip(engines, spent, strict=True):
+            _watch_statements(engine, counter)
     items = generate_items(args.batches * args.batch * len(engines), seed=1_000_000 + args.seed)
     rng = random.Random(7)
     timings: list[list[tuple[float, float]]] = [[] for _ in engines]
@@ -70,6 +81,12 @@ def main() -> None:
         ingest = 1000 * statistics.fmean(r[0] for r in rows) / args.batch
         save = 1000 * statistics.fmean(r[1] for r in rows) / args.batch
         print(f"{url}: ingest {ingest:.3f} ms/article, save_scores {save:.3f} ms/article")  # noqa: T201
+    if args.statements:
+        written = args.batches * args.batch
+        for url, counter in zip(args.urls, spent, strict=True):
+            print(url, "CPU µs per article by statement:")  # noqa: T201
+            for statement, seconds in counter.most_common():
+                print(f"  {1e6 * seconds / written:8.1f}  {statement}")  # noqa: T201
 
 
 if __name__ == "__main__":
