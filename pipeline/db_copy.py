@@ -6,6 +6,10 @@ be stopped and run again: rows already there are skipped (history, runs, labels,
 or brought up to date with the source (articles, current scores, feeds). Derived totals are not
 copied but rebuilt in the target at the end. The target may be empty (it is created), at an
 older revision (it is upgraded first) or at this program's revision; never newer.
+
+Into PostgreSQL a batch goes by ``COPY`` into a scratch table and one ``INSERT ... SELECT``, which
+also gives each row its article's key in the target; row by row through SQLAlchemy, the client's
+parameter work and the key lookups were half the copy's time (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -28,11 +32,12 @@ from pipeline.store import next_article_keys
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]
 BATCH = 2000
-_OWNER = "owner_article_id"
+OWNER = "owner_article_id"  # the owning article's id, beside a per-article row
+_SCRATCH = "db_copy_batch"  # PostgreSQL: the batch's temporary table, dropped at its commit
 
 
 @dataclass(frozen=True, slots=True)
-class _Plan:
+class Plan:
     """How one table is copied: which columns, and what a row that already exists means."""
 
     table: Table
@@ -42,16 +47,16 @@ class _Plan:
 
 
 PLANS = (
-    _Plan(schema.articles, update=True),
-    _Plan(schema.article_score_keys, update=True),
-    _Plan(schema.article_sources),
-    _Plan(schema.current_scores, update=True),
-    _Plan(schema.scores),
-    _Plan(schema.labels),
-    _Plan(schema.raw_items, skip=("raw_id",), conflict=("origin", "payload_hash")),
-    _Plan(schema.runs),
-    _Plan(schema.run_errors),
-    _Plan(schema.feeds, update=True),
+    Plan(schema.articles, update=True),
+    Plan(schema.article_score_keys, update=True),
+    Plan(schema.article_sources),
+    Plan(schema.current_scores, update=True),
+    Plan(schema.scores),
+    Plan(schema.labels),
+    Plan(schema.raw_items, skip=("raw_id",), conflict=("origin", "payload_hash")),
+    Plan(schema.runs),
+    Plan(schema.run_errors),
+    Plan(schema.feeds, update=True),
 )
 # Tables whose integer ids are copied verbatim; PostgreSQL's sequences must then move past them.
 _SERIALS = (("labels", "label_id"), ("runs", "run_id"), ("run_errors", "error_id"))
@@ -103,7 +108,7 @@ def _prepare_target(target: Engine, url: str) -> str:
     return state.revision or "empty"
 
 
-def _copy_table(source: Engine, target: Engine, plan: _Plan, batch: int, progress: Progress) -> int:
+def _copy_table(source: Engine, target: Engine, plan: Plan, batch: int, progress: Progress) -> int:
     key = list(plan.table.primary_key.columns)
     copied, last = 0, None
     owned = _owned(plan.table)
@@ -111,7 +116,7 @@ def _copy_table(source: Engine, target: Engine, plan: _Plan, batch: int, progres
         stmt = select(plan.table).order_by(*key).limit(batch)
         if owned:  # the owning article's id: its key in the target may differ
             a = schema.articles
-            stmt = stmt.add_columns(a.c.article_id.label(_OWNER))
+            stmt = stmt.add_columns(a.c.article_id.label(OWNER))
             stmt = stmt.join_from(plan.table, a, a.c.article_key == plan.table.c.article_key)
         if last is not None:
             stmt = stmt.where(tuple_(*key) > tuple_(*last))
@@ -120,7 +125,7 @@ def _copy_table(source: Engine, target: Engine, plan: _Plan, batch: int, progres
         if not rows:
             return copied
         last = [rows[-1][c.name] for c in key]
-        write(target, partial(_insert, plan=plan, rows=rows), lock=WRITE_LOCK)
+        write(target, partial(insert_batch, plan=plan, rows=rows), lock=WRITE_LOCK)
         copied += len(rows)
         progress(plan.table.name, copied)
 
@@ -131,7 +136,7 @@ def _owned(table: Table) -> bool:
 
 
 def _target_keys(
-    conn: Connection, rows: list[dict[str, Any]], id_column: str
+    conn: Connection, rows: list[dict[str, Any]], id_column: str, table_name: str
 ) -> list[dict[str, Any]]:
     """Give each row its article's key in the target (a new article takes a fresh one).
 
@@ -142,21 +147,27 @@ def _target_keys(
     found = dict(
         conn.execute(select(a.c.article_id, a.c.article_key).where(a.c.article_id.in_(ids))).all()
     )
+    fresh = [aid for aid in ids if aid not in found]
     if id_column == "article_id":
-        fresh = [aid for aid in ids if aid not in found]
         found.update(zip(fresh, next_article_keys(conn, len(fresh)), strict=True))
+    elif fresh:
+        raise StoreError(_orphan_message(table_name, fresh[0]))
     keyed = [{**row, "article_key": found[row[id_column]]} for row in rows]
     for row in keyed:
-        row.pop(_OWNER, None)
+        row.pop(OWNER, None)
     return keyed
 
 
-def _insert(conn: Connection, *, plan: _Plan, rows: list[dict[str, Any]]) -> None:
+def insert_batch(conn: Connection, *, plan: Plan, rows: list[dict[str, Any]]) -> None:
+    """Write one batch of ``plan.table``'s rows, as read from the source, into the target."""
     table = plan.table
+    if conn.dialect.name == "postgresql":
+        _insert_by_copy(conn, plan, rows)
+        return
     if table is schema.articles:
-        rows = _target_keys(conn, rows, "article_id")
+        rows = _target_keys(conn, rows, "article_id", table.name)
     elif _owned(table):
-        rows = _target_keys(conn, rows, _OWNER)
+        rows = _target_keys(conn, rows, OWNER, table.name)
     stamps = [c.name for c in table.columns if isinstance(c.type, DateTime)]
     values = [_utc({k: v for k, v in row.items() if k not in plan.skip}, stamps) for row in rows]
     stmt = insert_for(conn, table)
@@ -169,6 +180,82 @@ def _insert(conn: Connection, *, plan: _Plan, rows: list[dict[str, Any]]) -> Non
         stmt = stmt.on_conflict_do_nothing(index_elements=target)
     conn.execute(stmt, values)
     search.flush_pending(conn)
+
+
+def _insert_by_copy(conn: Connection, plan: Plan, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: ``COPY`` the batch into a scratch table, then insert it in one statement.
+
+    The statement joins each row to its article in the target for the key (a new article takes
+    the sequence's next key, in id order), so no key crosses the network.
+    """
+    table, quote = plan.table, conn.dialect.identifier_preparer.quote
+    owned = _owned(table)
+    names = [c.name for c in table.columns if c.name not in plan.skip and c.name != "article_key"]
+    loaded = [*names, OWNER] if owned else names
+    picked = ", ".join(f"t.{quote(n)}" for n in names)
+    owner = f", a.article_id AS {OWNER}" if owned else ""
+    joined = " CROSS JOIN articles AS a" if owned else ""
+    conn.exec_driver_sql(  # the target's own column types, no constraints
+        f"CREATE TEMP TABLE {_SCRATCH} ON COMMIT DROP AS"
+        f" SELECT {picked}{owner} FROM {quote(table.name)} AS t{joined} WITH NO DATA"
+    )
+    stamps = [c.name for c in table.columns if isinstance(c.type, DateTime)]
+    driver = conn.connection.driver_connection
+    assert driver is not None  # the live connection of this write transaction
+    statement = f"COPY {_SCRATCH} ({', '.join(quote(n) for n in loaded)}) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            values = _utc(dict(row), stamps)
+            copy.write_row([values[n] for n in loaded])
+    if owned:
+        _refuse_orphans(conn, table.name)
+    conn.exec_driver_sql(_insert_sql(conn, plan, names))
+    search.flush_pending(conn)
+
+
+def _refuse_orphans(conn: Connection, table: str) -> None:
+    """Stop with the row's article named, rather than let the join drop rows without one."""
+    orphan = conn.exec_driver_sql(
+        f"SELECT s.{OWNER} FROM {_SCRATCH} AS s LEFT JOIN articles AS t"
+        f" ON t.article_id = s.{OWNER} WHERE t.article_key IS NULL LIMIT 1"
+    ).scalar()
+    if orphan is not None:
+        raise StoreError(_orphan_message(table, orphan))
+
+
+def _orphan_message(table: str, article_id: str) -> str:
+    return f"cannot copy {table}: a row belongs to article {article_id!r}, which the target lacks"
+
+
+def _insert_sql(conn: Connection, plan: Plan, names: list[str]) -> str:
+    """The ``INSERT ... SELECT ... ON CONFLICT`` from the scratch table into ``plan.table``."""
+    table, quote = plan.table, conn.dialect.identifier_preparer.quote
+    picked = ", ".join(f"s.{quote(n)}" for n in names)
+    if table is schema.articles:
+        key = f"COALESCE(s.known_key, nextval('{schema.ARTICLE_KEY_SEQUENCE}'))"
+        source = (  # ordered first, so the new keys follow the ids as on SQLite
+            f"(SELECT b.*, t.article_key AS known_key FROM {_SCRATCH} AS b"
+            " LEFT JOIN articles AS t ON t.article_id = b.article_id"
+            " ORDER BY b.article_id) AS s"
+        )
+    elif _owned(table):
+        key = "t.article_key"
+        source = f"{_SCRATCH} AS s JOIN articles AS t ON t.article_id = s.{OWNER}"
+    else:
+        key, source = "", f"{_SCRATCH} AS s"
+    columns = ", ".join(quote(n) for n in names) + (", article_key" if key else "")
+    selected = picked + (f", {key}" if key else "")
+    target = list(plan.conflict) or [c.name for c in table.primary_key.columns]
+    conflict = ", ".join(quote(n) for n in target)
+    keys = {*target, "article_key"}  # an article keeps the key the target gave it
+    changing = [n for n in names if n not in keys] if plan.update else []
+    action = "DO NOTHING"
+    if changing:
+        action = "DO UPDATE SET " + ", ".join(f"{quote(n)} = EXCLUDED.{quote(n)}" for n in changing)
+    return (
+        f"INSERT INTO {quote(table.name)} ({columns}) SELECT {selected} FROM {source}"
+        f" ON CONFLICT ({conflict}) {action}"
+    )
 
 
 def _utc(row: dict[str, Any], stamps: list[str]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 
 import click
@@ -10,11 +11,12 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
-from pipeline import migrations, queries, schema, store
+from pipeline import db_copy, migrations, queries, schema, store
 from pipeline.cli import cli
 from pipeline.cli_db import db_group
 from pipeline.config import load_config
 from pipeline.engine import MIGRATION_LOCK, make_engine, write
+from pipeline.errors import StoreError
 from pipeline.records import Article, Score
 from pipeline.run import run_pipeline
 from tests.conftest import SMALL_SEEDS
@@ -43,7 +45,8 @@ def _invoke(config: Path, *args: str) -> Result:
 
 @pytest.fixture(scope="module", name="filled_config")
 def filled_config_fixture(tmp_path_factory: pytest.TempPathFactory, trained_models: Path) -> Path:
-    """A SQLite store filled by the real pipeline: articles, scores, runs, an error, a label."""
+    """A SQLite store filled by the real pipeline: articles, scores, runs, an error, a label;
+    and a feed whose fields hold what a plain-text copy must escape."""
     folder = tmp_path_factory.mktemp("filled")
     seeds = folder / "seeds"
     seeds.mkdir()
@@ -55,8 +58,55 @@ def filled_config_fixture(tmp_path_factory: pytest.TempPathFactory, trained_mode
     engine = store.open_store(load_config(config).database.url)
     article_id = queries.article_table(engine, ["decertification_risk"])["id"].iloc[0]
     store.save_label(engine, str(article_id), "decertification_risk", 1.0, "ana")
+    with engine.begin() as conn:
+        conn.execute(schema.feeds.insert().values(AWKWARD_FEED))
     engine.dispose()
     return config
+
+
+AWKWARD_FEED = {
+    "name": "Diario\tAndino",
+    "url": "https://diario.example/rss?a=1&b=\\N",
+    "etag": 'W/"tab\there"',
+    "last_modified": None,
+    "last_attempt_at": datetime(2026, 11, 2, 7, 30, 15, 123456, tzinfo=UTC),
+    "last_success_at": datetime(2026, 11, 1, 23, 59, 59, tzinfo=UTC),
+    "http_status": 304,
+    "last_error": "line one\nline two\r\n\\ back\\slash, tab\t, \\N, café",
+    "problems": "",
+    "consecutive_failures": 2,
+    "entries_seen": 10,
+    "articles_added": 3,
+    "next_attempt_at": datetime(2026, 11, 2, 8, 0, tzinfo=UTC),
+    "claimed_by": None,
+    "claimed_until": None,
+}
+
+
+def _every_row(url: str) -> dict[str, list[tuple[object, ...]]]:
+    """Each copied table's rows; a key the target numbers itself shows as what it stands for."""
+    engine = make_engine(url)
+    found = {}
+    with engine.connect() as conn:
+        for plan in db_copy.PLANS:
+            table, a = plan.table, schema.articles
+            kept = [c for c in table.columns if c.name not in {"article_key", *plan.skip}]
+            stmt = select(*kept)
+            if "article_key" in table.c and table is not a:
+                stmt = stmt.add_columns(a.c.article_id.label("owner")).join_from(
+                    table, a, a.c.article_key == table.c.article_key
+                )
+            rows = [tuple(_utc(value) for value in row) for row in conn.execute(stmt)]
+            found[table.name] = sorted(rows, key=repr)
+    engine.dispose()
+    return found
+
+
+def _utc(value: object) -> object:
+    """SQLite returns stored UTC times without their zone, PostgreSQL with it."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return value
 
 
 def _counts(url: str) -> dict[str, int]:
@@ -128,6 +178,56 @@ def test_copy_into_an_empty_store_twice_duplicates_nothing(
     assert got.astype(str).values.tolist() == want.astype(str).values.tolist()
     assert queries.store_summary(target)["scored"] == 3
     assert store.start_run(target) > max(queries.recent_runs(source)["run_id"])  # ids move on
+
+
+def test_copy_keeps_every_value_of_every_row(filled_config: Path, store_url: str) -> None:
+    """Times stay the same instants; text keeps its tabs, line breaks and backslashes."""
+    result = _invoke(filled_config, "copy", "--to", store_url, "--batch-size", "2")
+    assert result.exit_code == 0, result.output
+    source = _every_row(load_config(filled_config).database.url)
+    assert all(source[p.table.name] for p in db_copy.PLANS)  # every table has rows to carry
+    assert _every_row(store_url) == source
+
+
+def test_a_row_whose_article_the_target_lacks_stops_the_batch_and_loses_nothing(
+    store_url: str,
+) -> None:
+    """Rows of a per-article table are keyed by their article's id in the target; none may
+    be dropped silently (PostgreSQL's join would) or crash without naming the article."""
+    engine = store.open_store(store_url)
+    plan = next(p for p in db_copy.PLANS if p.table is schema.article_score_keys)
+    kept = {"article_key": 1, "score_key": "abc", db_copy.OWNER: "present"}
+    article = {
+        "article_id": "present",
+        "title": "T",
+        "text": "Body",
+        "source": "S",
+        "language": "en",
+        "url": None,
+        "page_date": None,
+        "event_date": date(2026, 1, 2),
+        "ingested_at": datetime(2026, 1, 2, tzinfo=UTC),
+        "updated_at": datetime(2026, 1, 2, tzinfo=UTC),
+        "content_hash": "h",
+        "origin": "o",
+        "date_flags": "",
+        "article_key": 7,
+    }
+    articles = next(p for p in db_copy.PLANS if p.table is schema.articles)
+    write(engine, partial(db_copy.insert_batch, plan=articles, rows=[article]))
+    write(engine, partial(db_copy.insert_batch, plan=plan, rows=[kept]))
+    orphan = {**kept, "article_key": 2, db_copy.OWNER: "gone-story"}
+    with pytest.raises(
+        StoreError, match="cannot copy article_score_keys: a row belongs to article 'gone-story'"
+    ):
+        write(
+            engine,
+            partial(db_copy.insert_batch, plan=plan, rows=[{**kept, "score_key": "new"}, orphan]),
+        )
+    with engine.connect() as conn:
+        stored = conn.execute(select(schema.article_score_keys.c.score_key)).scalars().all()
+    assert stored == ["abc"]  # the batch rolled back whole; the row stored before stays
+    engine.dispose()
 
 
 def test_copy_into_a_store_with_its_own_articles_keys_every_row_by_its_article(
