@@ -168,7 +168,7 @@ def insert_batch(conn: Connection, *, plan: Plan, rows: list[dict[str, Any]]) ->
         rows = _target_keys(conn, rows, "article_id", table.name)
     elif _owned(table):
         rows = _target_keys(conn, rows, OWNER, table.name)
-    stamps = [c.name for c in table.columns if isinstance(c.type, DateTime)]
+    stamps = _stamps(table)
     values = [_utc({k: v for k, v in row.items() if k not in plan.skip}, stamps) for row in rows]
     stmt = insert_for(conn, table)
     target = list(plan.conflict) or [c.name for c in table.primary_key.columns]
@@ -199,7 +199,7 @@ def _insert_by_copy(conn: Connection, plan: Plan, rows: list[dict[str, Any]]) ->
         f"CREATE TEMP TABLE {_SCRATCH} ON COMMIT DROP AS"
         f" SELECT {picked}{owner} FROM {quote(table.name)} AS t{joined} WITH NO DATA"
     )
-    stamps = [c.name for c in table.columns if isinstance(c.type, DateTime)]
+    stamps = _stamps(table)
     driver = conn.connection.driver_connection
     assert driver is not None  # the live connection of this write transaction
     statement = f"COPY {_SCRATCH} ({', '.join(quote(n) for n in loaded)}) FROM STDIN"
@@ -256,6 +256,11 @@ def _insert_sql(conn: Connection, plan: Plan, names: list[str]) -> str:
         f"INSERT INTO {quote(table.name)} ({columns}) SELECT {selected} FROM {source}"
         f" ON CONFLICT ({conflict}) {action}"
     )
+
+
+def _stamps(table: Table) -> list[str]:
+    """The table's timestamp columns, which ``_utc`` gives their zone."""
+    return [c.name for c in table.columns if isinstance(c.type, DateTime)]
 
 
 def _utc(row: dict[str, Any], stamps: list[str]) -> dict[str, Any]:
