@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, select
 from bench.generate_articles import generate_items, write_jsonl
 from pipeline import schema, store, totals
 from pipeline.normalise import normalise_item
+from pipeline.parallel_scoring import SAVE_BATCHES
 from pipeline.records import Score
 from pipeline.run import BATCH
 from tests.pg import store_url_fixture  # noqa: F401
@@ -32,7 +33,9 @@ from tests.pipeline_runs import (
 )
 from tests.store_checks import assert_totals_consistent
 
-ARTICLES = 3 * BATCH
+# Finished scoring batches are saved SAVE_BATCHES at a time, so the first scores appear after
+# that many batches; twice as many leave a second save, and a scoring stage to kill in.
+ARTICLES = 2 * SAVE_BATCHES * BATCH
 SEED = 20261127
 WORDS = 40  # short articles: the test is about the store, not about parsing long texts
 
@@ -92,11 +95,11 @@ def test_kill_during_ingest_and_scoring_then_rerun_loses_and_duplicates_nothing(
     rng = random.Random(SEED)
     log = tmp_path / "runs.log"
     engine = store.open_store(store_url)  # the runs find the schema in place, as after `run`
-    # (stage, when it has begun, longest pause before the kill): the last two scoring batches
-    # of these short articles can take under 0.1 s, so that kill comes sooner
+    # (stage, when it has begun, longest pause before the kill): scoring has begun once the
+    # first SAVE_BATCHES batches are saved; as many again are still to score and save
     stages: list[tuple[str, Callable[[], bool], float]] = [
         ("ingest", lambda: count(engine, schema.raw_items) > 0, 0.1),
-        ("scoring", lambda: count(engine, schema.current_scores) > 0, 0.02),
+        ("scoring", lambda: count(engine, schema.current_scores) > 0, 0.1),
     ]
     killed, expected = [], []
     for stage, ready, pause in stages:
@@ -107,6 +110,8 @@ def test_kill_during_ingest_and_scoring_then_rerun_loses_and_duplicates_nothing(
         if interrupted:
             killed.append(stage)
             _assert_whole_batches(engine)
+            if stage == "scoring":  # killed between saves, not after the last one
+                assert 0 < count(engine, schema.current_scores) < 3 * ARTICLES
         expected.append("interrupted" if interrupted else "ok")
     assert "ingest" in killed and "scoring" in killed, (killed, log.read_text()[-3000:])
     final = start_run(crash_config, store_url, log)
