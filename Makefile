@@ -34,7 +34,7 @@ test: install-test
 lint: install-test
 	$(BIN)/python -m pip install --quiet ruff mypy
 	$(BIN)/ruff check pipeline tests dashboard.py bench
-	$(BIN)/mypy pipeline
+	$(BIN)/mypy pipeline views bench
 
 clean:
 	rm -rf $(VENV) data/*.db data/*.db-wal data/*.db-shm

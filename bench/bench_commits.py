@@ -20,7 +20,7 @@ import argparse
 import json
 import struct
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,15 @@ from pipeline.records import Article
 _WAL_HEADER, _FRAME_HEADER = 32, 24
 
 
-def _timed(counter: Counter[str], key: str, work: Callable[..., Any]) -> Callable[..., Any]:
+Seconds = defaultdict[str, float]  # CPU seconds by statement
+
+
+def largest_first(spent: Seconds) -> list[tuple[str, float]]:
+    """The statements, dearest first."""
+    return sorted(spent.items(), key=lambda item: item[1], reverse=True)
+
+
+def _timed(counter: Seconds, key: str, work: Callable[..., Any]) -> Callable[..., Any]:
     def run(*args: Any) -> Any:
         began = time.process_time()
         try:
@@ -45,7 +53,7 @@ def _timed(counter: Counter[str], key: str, work: Callable[..., Any]) -> Callabl
     return run
 
 
-def _watch_statements(engine: Engine, counter: Counter[str]) -> None:
+def _watch_statements(engine: Engine, counter: Seconds) -> None:
     """Add each statement's CPU to ``counter`` under its first words, and the commits'."""
     began: dict[int, float] = {}
 
@@ -81,7 +89,7 @@ def pages_per_commit(db: Path, batch: list[Article]) -> dict[str, dict[str, int]
     engine = store.open_store(f"sqlite:///{db}")
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        owners = dict(conn.exec_driver_sql("SELECT pageno, name FROM dbstat").all())
+        owners: dict[int, str] = dict(conn.exec_driver_sql("SELECT pageno, name FROM dbstat").all())
     engine.dispose()
     event.listen(engine, "connect", lambda dbapi, _r: dbapi.execute("PRAGMA wal_autocheckpoint=0"))
     wal = Path(f"{db}-wal")
@@ -113,7 +121,7 @@ def main() -> None:
         Path(f"{args.db}{suffix}").unlink(missing_ok=True)
     articles = normalised_articles(args.n + args.batch)
     engine = store.open_store(f"sqlite:///{args.db}")
-    spent: Counter[str] = Counter()
+    spent: Seconds = defaultdict(float)
     _watch_statements(engine, spent)
     window_start, cpu = 0, time.process_time()
     for start in range(0, args.n, args.batch):
@@ -121,7 +129,7 @@ def main() -> None:
         done = min(start + args.batch, args.n)
         if done - window_start >= args.window or done == args.n:
             size, now = done - window_start, time.process_time()
-            per_article = {k: round(1e6 * v / size, 1) for k, v in spent.most_common()}
+            per_article = {k: round(1e6 * v / size, 1) for k, v in largest_first(spent)}
             row = {
                 "articles": done,
                 "batch": args.batch,

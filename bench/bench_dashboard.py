@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,10 @@ def time_page_loads(config: Path, folder: Path, rounds: int) -> dict[str, list[f
     return times
 
 
+def _type_search(at: Any, word: str) -> Any:
+    return at.sidebar.text_input(key="search").input(word)
+
+
 def _timed(at: Any, change: Callable[[Any], Any]) -> float:
     change(at)
     started = time.perf_counter()
@@ -144,9 +149,8 @@ def time_filter_changes(config: Path, searches: list[str]) -> dict[str, float]:
     for word in searches:
         fresh = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600)
         fresh.run()
-        results[f"search {word!r}, whole store"] = _timed(
-            fresh, lambda a, w=word: a.sidebar.text_input(key="search").input(w)
-        )
+        search = partial(_type_search, word=word)
+        results[f"search {word!r}, whole store"] = _timed(fresh, search)
         results[f"search {word!r}, whole store: measure EPU share"] = _timed(
             fresh, lambda a: a.radio(key="measure").set_value("Share of articles (EPU-style)")
         )

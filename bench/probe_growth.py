@@ -20,11 +20,11 @@ import argparse
 import random
 import statistics
 import time
-from collections import Counter
+from collections import defaultdict
 from itertools import islice
 from typing import Any
 
-from bench.bench_commits import _watch_statements
+from bench.bench_commits import Seconds, _watch_statements, largest_first
 from bench.generate_articles import generate_items
 from pipeline import store
 from pipeline.normalise import normalise_item
@@ -67,7 +67,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     engines = [store.open_store(url) for url in args.urls]
-    spent: list[Counter[str]] = [Counter() for _ in engines]
+    spent: list[Seconds] = [defaultdict(float) for _ in engines]
     if args.statements:
         for engine, counter in zip(engines, spent, strict=True):
             _watch_statements(engine, counter)
@@ -85,7 +85,7 @@ def main() -> None:
         written = args.batches * args.batch
         for url, counter in zip(args.urls, spent, strict=True):
             print(url, "CPU µs per article by statement:")  # noqa: T201
-            for statement, seconds in counter.most_common():
+            for statement, seconds in largest_first(counter):
                 print(f"  {1e6 * seconds / written:8.1f}  {statement}")  # noqa: T201
 
 
