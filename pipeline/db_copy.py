@@ -45,6 +45,17 @@ class Plan:
     skip: tuple[str, ...] = ()  # columns the target numbers itself
     conflict: tuple[str, ...] = ()  # unique columns to detect existing rows (default: the key)
 
+    def conflict_target(self) -> list[str]:
+        """The columns whose equal values mean the row is already in the target."""
+        return list(self.conflict) or [c.name for c in self.table.primary_key.columns]
+
+    def replaced(self) -> list[str]:
+        """The columns an existing row takes from the source (none unless ``update``)."""
+        if not self.update:
+            return []
+        kept = {*self.conflict_target(), "article_key", *self.skip}  # an article keeps its key
+        return [c.name for c in self.table.columns if c.name not in kept]
+
 
 PLANS = (
     Plan(schema.articles, update=True),
@@ -171,11 +182,10 @@ def insert_batch(conn: Connection, *, plan: Plan, rows: list[dict[str, Any]]) ->
     stamps = _stamps(table)
     values = [_utc({k: v for k, v in row.items() if k not in plan.skip}, stamps) for row in rows]
     stmt = insert_for(conn, table)
-    target = list(plan.conflict) or [c.name for c in table.primary_key.columns]
-    if plan.update:
-        keys = {*target, "article_key"}  # an article keeps the key the target gave it
-        changing = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-        stmt = stmt.on_conflict_do_update(index_elements=target, set_=changing)
+    target, changing = plan.conflict_target(), plan.replaced()
+    if changing:
+        set_ = {name: stmt.excluded[name] for name in changing}
+        stmt = stmt.on_conflict_do_update(index_elements=target, set_=set_)
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=target)
     conn.execute(stmt, values)
@@ -245,10 +255,8 @@ def _insert_sql(conn: Connection, plan: Plan, names: list[str]) -> str:
         key, source = "", f"{_SCRATCH} AS s"
     columns = ", ".join(quote(n) for n in names) + (", article_key" if key else "")
     selected = picked + (f", {key}" if key else "")
-    target = list(plan.conflict) or [c.name for c in table.primary_key.columns]
-    conflict = ", ".join(quote(n) for n in target)
-    keys = {*target, "article_key"}  # an article keeps the key the target gave it
-    changing = [n for n in names if n not in keys] if plan.update else []
+    conflict = ", ".join(quote(n) for n in plan.conflict_target())
+    changing = plan.replaced()
     action = "DO NOTHING"
     if changing:
         action = "DO UPDATE SET " + ", ".join(f"{quote(n)} = EXCLUDED.{quote(n)}" for n in changing)
