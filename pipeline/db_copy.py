@@ -25,7 +25,15 @@ from sqlalchemy import DateTime, Engine, Table, func, select, text, tuple_
 from sqlalchemy.engine import Connection
 
 from pipeline import db, schema, search, totals
-from pipeline.engine import MIGRATION_LOCK, WRITE_LOCK, insert_for, make_engine, safe_url, write
+from pipeline.engine import (
+    MIGRATION_LOCK,
+    WRITE_LOCK,
+    copy_rows,
+    insert_for,
+    make_engine,
+    safe_url,
+    write,
+)
 from pipeline.errors import StoreError
 from pipeline.store import next_article_keys
 
@@ -210,13 +218,9 @@ def _insert_by_copy(conn: Connection, plan: Plan, rows: list[dict[str, Any]]) ->
         f" SELECT {picked}{owner} FROM {quote(table.name)} AS t{joined} WITH NO DATA"
     )
     stamps = _stamps(table)
-    driver = conn.connection.driver_connection
-    assert driver is not None  # the live connection of this write transaction
     statement = f"COPY {_SCRATCH} ({', '.join(quote(n) for n in loaded)}) FROM STDIN"
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            values = _utc(dict(row), stamps)
-            copy.write_row([values[n] for n in loaded])
+    stamped = (_utc(dict(row), stamps) for row in rows)
+    copy_rows(conn, statement, ([values[n] for n in loaded] for values in stamped))
     if owned:
         _refuse_orphans(conn, table.name)
     conn.exec_driver_sql(_insert_sql(conn, plan, names))

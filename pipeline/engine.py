@@ -19,22 +19,38 @@ import logging
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import count
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Date, DateTime, Engine, Table, create_engine, event, text
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Engine,
+    Insert,
+    Table,
+    column,
+    create_engine,
+    event,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from pipeline.errors import StoreError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_SCRATCH_NUMBERS = count()
 
+# below this many rows one multi-row INSERT costs less than a scratch table (docs/benchmarks.md)
+COPY_MIN_ROWS = 50
 WRITE_LOCK = 72_460_001  # pg_advisory_xact_lock key for article and score writes
 MIGRATION_LOCK = 72_460_002  # ... and for schema migrations
 ATTEMPTS = 6
@@ -168,18 +184,23 @@ def insert_for(conn: Connection, table: Table) -> Any:
 
 def execute_rows(conn: Connection, stmt: Any, rows: Sequence[Mapping[str, Any]]) -> None:
     """``conn.execute(stmt, rows)`` for the store's bulk writes, with the per-row parameter
-    work done once per statement on SQLite.
+    work done once per statement on SQLite and by ``COPY`` on PostgreSQL.
 
     SQLAlchemy builds a parameter dict per row and runs each value's type processor through
     several layers: 15 % of the run process's time when ingesting and saving scores (profiled,
     docs/benchmarks.md). On SQLite the statement is compiled once here, each column's processor
-    looked up once, and the rows go to the driver as tuples. Anything this shortcut does not
-    cover (another dialect, a statement with binds not named by the rows, such as column
-    defaults, or rows with different keys) goes through ``conn.execute``.
+    looked up once, and the rows go to the driver as tuples. On PostgreSQL an INSERT of many
+    rows goes through ``COPY`` and one ``INSERT ... SELECT`` (``_insert_by_copy``). Anything
+    these shortcuts do not cover (another dialect, a statement with binds not named by the
+    rows, such as column defaults, or rows with different keys) goes through ``conn.execute``.
     """
     if not rows:
         return
     keys = list(rows[0])
+    if conn.dialect.name == "postgresql" and _copyable(conn, stmt, keys, rows):
+        if not stmt.compile(dialect=conn.dialect).effective_returning:
+            _insert_by_copy(conn, stmt, keys, rows)
+            return
     if conn.dialect.name != "sqlite" or len(rows) == 1:
         conn.execute(stmt, list(rows))
         return
@@ -189,20 +210,86 @@ def execute_rows(conn: Connection, stmt: Any, rows: Sequence[Mapping[str, Any]])
     if order is None or not set(order) <= known or any(r.keys() != known for r in rows):
         conn.execute(stmt, list(rows))
         return
+    types = [compiled.binds[name].type for name in order]
+    conn.exec_driver_sql(compiled.string, _parameters(rows, order, _converters(conn, types)))
+
+
+def _copyable(
+    conn: Connection, stmt: Any, keys: list[str], rows: Sequence[Mapping[str, Any]]
+) -> bool:
+    """Whether ``_insert_by_copy`` stores exactly what ``conn.execute`` would: an INSERT
+    without its own VALUES or SELECT (ON CONFLICT and RETURNING allowed) of enough rows, all
+    naming the same columns of its table."""
+    if len(rows) < COPY_MIN_ROWS or not isinstance(stmt, Insert) or stmt.select is not None:
+        return False
+    if not isinstance(stmt.table, Table):
+        return False
+    columns, known = stmt.table.c, set(keys)
+    return all(key in columns and columns[key].name == key for key in keys) and all(
+        row.keys() == known for row in rows
+    )
+
+
+def insert_returning(conn: Connection, stmt: Any, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """``conn.execute(stmt, rows).all()`` for an INSERT ... RETURNING of many rows, by ``COPY``
+    on PostgreSQL as ``execute_rows`` does."""
+    if rows and conn.dialect.name == "postgresql" and _copyable(conn, stmt, list(rows[0]), rows):
+        return list(_insert_by_copy(conn, stmt, list(rows[0]), rows).all())
+    return list(conn.execute(stmt, list(rows)).all())
+
+
+def _insert_by_copy(
+    conn: Connection, stmt: Any, keys: list[str], rows: Sequence[Mapping[str, Any]]
+) -> CursorResult[Any]:
+    """PostgreSQL: ``COPY`` the rows into a scratch table, then run ``stmt`` as one
+    ``INSERT ... SELECT`` from it (its ON CONFLICT clause unchanged).
+
+    A multi-row INSERT makes SQLAlchemy build and process every parameter of every row in
+    Python, and PostgreSQL parse one value per parameter; ``COPY`` streams the rows in psycopg's
+    C adaptation. The client CPU this saves is in docs/benchmarks.md.
+    """
+    scratch = f"prm_rows_{next(_SCRATCH_NUMBERS)}"
+    names = ", ".join(conn.dialect.identifier_preparer.quote(k) for k in keys)
+    conn.exec_driver_sql(  # the target's column types, none of its constraints or triggers
+        f"CREATE TEMP TABLE {scratch} ON COMMIT DROP AS"
+        f" SELECT {names} FROM {conn.dialect.identifier_preparer.format_table(stmt.table)}"
+        " WITH NO DATA"
+    )
+    converters = _converters(conn, [stmt.table.c[k].type for k in keys])
+    copy_rows(conn, f"COPY {scratch} ({names}) FROM STDIN", _parameters(rows, keys, converters))
+    source = table(scratch, *(column(k) for k in keys))
+    return conn.execute(stmt.from_select(keys, select(*source.c)))
+
+
+def _converters(conn: Connection, types: Sequence[Any]) -> list[tuple[int, Any]]:
+    """Each column's type processor for this dialect, by position (most types have none)."""
     converters = []
-    for position, name in enumerate(order):
-        column_type = compiled.binds[name].type
+    for position, column_type in enumerate(types):
         process = column_type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
         if process is not None:
             remember = isinstance(column_type, Date | DateTime)
             converters.append((position, _remembered(process) if remember else process))
+    return converters
+
+
+def _parameters(
+    rows: Sequence[Mapping[str, Any]], keys: Sequence[str], converters: list[tuple[int, Any]]
+) -> list[tuple[Any, ...]]:
+    """The rows' values for ``keys`` as tuples, through the converters."""
     # itemgetter of several keys returns a tuple, of one key the bare value
-    pick = itemgetter(*order) if len(order) > 1 else lambda row: (row[order[0]],)
+    pick = itemgetter(*keys) if len(keys) > 1 else lambda row: (row[keys[0]],)
     if converters:
-        params = [_converted(pick(row), converters) for row in rows]
-    else:
-        params = [pick(row) for row in rows]
-    conn.exec_driver_sql(compiled.string, params)
+        return [_converted(pick(row), converters) for row in rows]
+    return [pick(row) for row in rows]
+
+
+def copy_rows(conn: Connection, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+    """Stream ``rows`` through a ``COPY ... FROM STDIN`` on this transaction's connection."""
+    driver = conn.connection.driver_connection
+    assert driver is not None  # the live connection of the open transaction
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _converted(values: tuple[Any, ...], converters: list[tuple[int, Any]]) -> tuple[Any, ...]:

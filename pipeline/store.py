@@ -25,7 +25,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from pipeline import db, runlog, schema, search, totals
-from pipeline.engine import WRITE_LOCK, execute_rows, insert_for, make_engine, safe_url, write
+from pipeline.engine import (
+    WRITE_LOCK,
+    execute_rows,
+    insert_for,
+    insert_returning,
+    make_engine,
+    safe_url,
+    write,
+)
 from pipeline.errors import StoreError
 from pipeline.records import Article, RawItem
 from pipeline.scorestore import articles_to_score, save_scores
@@ -105,7 +113,7 @@ def save_payload_rows(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
         stmt = insert_for(conn, t).on_conflict_do_nothing(
             index_elements=[t.c.origin, t.c.payload_hash]
         )
-        return len(conn.execute(stmt.returning(t.c.raw_id), unique).all())
+        return len(insert_returning(conn, stmt.returning(t.c.raw_id), unique))
 
     return write(engine, work)
 

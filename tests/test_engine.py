@@ -28,7 +28,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError, StatementError
 
 from pipeline import store
-from pipeline.engine import execute_rows, insert_for, make_engine, safe_url, write
+from pipeline.engine import (
+    COPY_MIN_ROWS,
+    execute_rows,
+    insert_for,
+    insert_returning,
+    make_engine,
+    safe_url,
+    write,
+)
 from pipeline.errors import StoreError
 from tests.pg import pg_url_fixture  # noqa: F401
 
@@ -203,6 +211,76 @@ def test_execute_rows_refuses_rows_of_different_shapes_like_sqlalchemy(tmp_path:
     mixed = [_ROWS[0], {k: v for k, v in _ROWS[1].items() if k != "value"}]
     with engine.begin() as conn, pytest.raises(StatementError):
         execute_rows(conn, insert_for(conn, _SAMPLE), mixed)
+
+
+def _awkward_rows(n: int) -> list[dict[str, Any]]:
+    """Rows whose text, times and nulls a hand-made COPY format would get wrong."""
+    texts = ["tab\there", "line\nbreak\r\nend", "back\\slash \\N", "\\N", "¿Qué? \"x\" 'y'", ""]
+    bogota = timezone(timedelta(hours=-5))
+    times = [_AT, _AT.astimezone(bogota), _AT.replace(tzinfo=None), None]
+    return [
+        {
+            "key": f"k{i:03d}",
+            "text": texts[i % len(texts)],
+            "day": date(2024, 1, 1) + timedelta(days=i) if i % 5 else None,
+            "at": times[i % len(times)],
+            "value": None if i % 6 == 0 else i / 7,
+            "flag": [True, False, None][i % 3],
+            "count": i,
+            "note": f"n{i}",
+        }
+        for i in range(n)
+    ]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("left_out", [None, "note"], ids=["every column", "a defaulted column"])
+def test_postgres_bulk_rows_go_by_copy_and_store_what_sqlalchemy_stores(
+    pg_url: str, left_out: str | None
+) -> None:
+    rows = [{k: v for k, v in r.items() if k != left_out} for r in _awkward_rows(2 * COPY_MIN_ROWS)]
+    engine = make_engine(pg_url)
+    _METADATA.create_all(engine)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    stored = []
+    for run in (execute_rows, Connection.execute):
+        with engine.connect() as conn, conn.begin() as transaction:
+            run(conn, _upsert(conn), rows)
+            run(conn, _upsert(conn), rows[::2])  # the conflict branch: counts add up
+            stored.append(_stored(conn))
+            transaction.rollback()
+    scratch = [s for s in statements if s.startswith("CREATE TEMP TABLE")]
+    assert len(scratch) == 2  # both of execute_rows' calls went by COPY, none of the others
+    assert stored[0] == stored[1]
+    assert len(stored[0]) == len(rows)
+    by_key = {row[0]: row for row in stored[0]}
+    assert by_key["k003"][1] == "\\N" and by_key["k002"][1] == "back\\slash \\N"
+    assert by_key["k001"][1] == "line\nbreak\r\nend" and by_key["k000"][1] == "tab\there"
+    assert by_key["k000"][2] is None and by_key["k000"][6] == 0
+    assert by_key["k002"][6] == 4 and by_key["k003"][6] == 3  # counted twice / once
+    assert by_key["k001"][3] == _AT and by_key["k002"][3] == _AT  # Bogotá's wall time, same instant
+    assert by_key["k000"][7] == ("n0" if left_out is None else "from default")
+
+
+@pytest.mark.postgres
+def test_postgres_bulk_inserts_by_copy_return_what_sqlalchemy_returns(pg_url: str) -> None:
+    rows = _awkward_rows(2 * COPY_MIN_ROWS)
+    engine = make_engine(pg_url)
+    _METADATA.create_all(engine)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    returned = []
+    for run in (insert_returning, lambda c, s, r: c.execute(s, r).all()):
+        with engine.connect() as conn, conn.begin() as transaction:
+            stmt = insert_for(conn, _SAMPLE).on_conflict_do_nothing().returning(_SAMPLE.c.key)
+            run(conn, stmt, rows[: COPY_MIN_ROWS + 1])
+            returned.append(sorted(key for (key,) in run(conn, stmt, rows)))  # only the new
+            stored = _stored(conn)
+            transaction.rollback()
+    assert len([s for s in statements if s.startswith("CREATE TEMP TABLE")]) == 2
+    assert returned[0] == returned[1] == [r["key"] for r in rows[COPY_MIN_ROWS + 1 :]]
+    assert len(stored) == len(rows)
 
 
 @pytest.mark.postgres
