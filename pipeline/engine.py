@@ -232,8 +232,11 @@ def _copyable(
 
 def insert_returning(conn: Connection, stmt: Any, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
     """``conn.execute(stmt, rows).all()`` for an INSERT ... RETURNING of many rows, by ``COPY``
-    on PostgreSQL as ``execute_rows`` does."""
-    if rows and conn.dialect.name == "postgresql" and _copyable(conn, stmt, list(rows[0]), rows):
+    on PostgreSQL as ``execute_rows`` does. No rows insert nothing (``conn.execute`` would run
+    the statement once, without parameters)."""
+    if not rows:
+        return []
+    if conn.dialect.name == "postgresql" and _copyable(conn, stmt, list(rows[0]), rows):
         return list(_insert_by_copy(conn, stmt, list(rows[0]), rows).all())
     return list(conn.execute(stmt, list(rows)).all())
 

@@ -276,6 +276,7 @@ def test_postgres_bulk_inserts_by_copy_return_what_sqlalchemy_returns(pg_url: st
             stmt = insert_for(conn, _SAMPLE).on_conflict_do_nothing().returning(_SAMPLE.c.key)
             run(conn, stmt, rows[: COPY_MIN_ROWS + 1])
             returned.append(sorted(key for (key,) in run(conn, stmt, rows)))  # only the new
+            assert insert_returning(conn, stmt, []) == []
             stored = _stored(conn)
             transaction.rollback()
     assert len([s for s in statements if s.startswith("CREATE TEMP TABLE")]) == 2
