@@ -49,8 +49,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _SCRATCH_NUMBERS = count()
 
-# below this many rows one multi-row INSERT costs less than a scratch table (docs/benchmarks.md)
-COPY_MIN_ROWS = 50
+# from this many rows up ``COPY`` costs less than one multi-row INSERT: its scratch table costs
+# 3-6 ms, about equal at 200 rows of daily totals, a third less at 300 (bench/bench_copy.py)
+COPY_MIN_ROWS = 200
 WRITE_LOCK = 72_460_001  # pg_advisory_xact_lock key for article and score writes
 MIGRATION_LOCK = 72_460_002  # ... and for schema migrations
 ATTEMPTS = 6
@@ -197,7 +198,7 @@ def execute_rows(conn: Connection, stmt: Any, rows: Sequence[Mapping[str, Any]])
     if not rows:
         return
     keys = list(rows[0])
-    if conn.dialect.name == "postgresql" and _copyable(conn, stmt, keys, rows):
+    if conn.dialect.name == "postgresql" and _copyable(stmt, keys, rows):
         if not stmt.compile(dialect=conn.dialect).effective_returning:
             _insert_by_copy(conn, stmt, keys, rows)
             return
@@ -214,9 +215,7 @@ def execute_rows(conn: Connection, stmt: Any, rows: Sequence[Mapping[str, Any]])
     conn.exec_driver_sql(compiled.string, _parameters(rows, order, _converters(conn, types)))
 
 
-def _copyable(
-    conn: Connection, stmt: Any, keys: list[str], rows: Sequence[Mapping[str, Any]]
-) -> bool:
+def _copyable(stmt: Any, keys: list[str], rows: Sequence[Mapping[str, Any]]) -> bool:
     """Whether ``_insert_by_copy`` stores exactly what ``conn.execute`` would: an INSERT
     without its own VALUES or SELECT (ON CONFLICT and RETURNING allowed) of enough rows, all
     naming the same columns of its table."""
@@ -236,7 +235,7 @@ def insert_returning(conn: Connection, stmt: Any, rows: Sequence[Mapping[str, An
     the statement once, without parameters)."""
     if not rows:
         return []
-    if conn.dialect.name == "postgresql" and _copyable(conn, stmt, list(rows[0]), rows):
+    if conn.dialect.name == "postgresql" and _copyable(stmt, list(rows[0]), rows):
         return list(_insert_by_copy(conn, stmt, list(rows[0]), rows).all())
     return list(conn.execute(stmt, list(rows)).all())
 
