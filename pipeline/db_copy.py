@@ -28,7 +28,7 @@ from pipeline import db, schema, search, totals
 from pipeline.engine import (
     MIGRATION_LOCK,
     WRITE_LOCK,
-    copy_rows,
+    fill_scratch,
     insert_for,
     make_engine,
     safe_url,
@@ -213,14 +213,10 @@ def _insert_by_copy(conn: Connection, plan: Plan, rows: list[dict[str, Any]]) ->
     picked = ", ".join(f"t.{quote(n)}" for n in names)
     owner = f", a.article_id AS {OWNER}" if owned else ""
     joined = " CROSS JOIN articles AS a" if owned else ""
-    conn.exec_driver_sql(  # the target's own column types, no constraints
-        f"CREATE TEMP TABLE {_SCRATCH} ON COMMIT DROP AS"
-        f" SELECT {picked}{owner} FROM {quote(table.name)} AS t{joined} WITH NO DATA"
-    )
+    shape = f"SELECT {picked}{owner} FROM {quote(table.name)} AS t{joined}"
     stamps = _stamps(table)
-    statement = f"COPY {_SCRATCH} ({', '.join(quote(n) for n in loaded)}) FROM STDIN"
     stamped = (_utc(dict(row), stamps) for row in rows)
-    copy_rows(conn, statement, ([values[n] for n in loaded] for values in stamped))
+    fill_scratch(conn, _SCRATCH, shape, loaded, ([v[n] for n in loaded] for v in stamped))
     if owned:
         _refuse_orphans(conn, table.name)
     conn.exec_driver_sql(_insert_sql(conn, plan, names))

@@ -199,9 +199,8 @@ def execute_rows(conn: Connection, stmt: Any, rows: Sequence[Mapping[str, Any]])
         return
     keys = list(rows[0])
     if conn.dialect.name == "postgresql" and _copyable(stmt, keys, rows):
-        if not stmt.compile(dialect=conn.dialect).effective_returning:
-            _insert_by_copy(conn, stmt, keys, rows)
-            return
+        _insert_by_copy(conn, stmt, keys, rows)  # rows a RETURNING gives are dropped either way
+        return
     if conn.dialect.name != "sqlite" or len(rows) == 1:
         conn.execute(stmt, list(rows))
         return
@@ -221,7 +220,7 @@ def _copyable(stmt: Any, keys: list[str], rows: Sequence[Mapping[str, Any]]) -> 
     naming the same columns of its table."""
     if len(rows) < COPY_MIN_ROWS or not isinstance(stmt, Insert) or stmt.select is not None:
         return False
-    if not isinstance(stmt.table, Table):
+    if not isinstance(stmt.table, Table):  # an INSERT into a text() or aliased target
         return False
     columns, known = stmt.table.c, set(keys)
     return all(key in columns and columns[key].name == key for key in keys) and all(
@@ -251,14 +250,11 @@ def _insert_by_copy(
     C adaptation. The client CPU this saves is in docs/benchmarks.md.
     """
     scratch = f"prm_rows_{next(_SCRATCH_NUMBERS)}"
-    names = ", ".join(conn.dialect.identifier_preparer.quote(k) for k in keys)
-    conn.exec_driver_sql(  # the target's column types, none of its constraints or triggers
-        f"CREATE TEMP TABLE {scratch} ON COMMIT DROP AS"
-        f" SELECT {names} FROM {conn.dialect.identifier_preparer.format_table(stmt.table)}"
-        " WITH NO DATA"
-    )
+    preparer = conn.dialect.identifier_preparer
+    columns = ", ".join(map(preparer.quote, keys))
+    shape = f"SELECT {columns} FROM {preparer.format_table(stmt.table)}"
     converters = _converters(conn, [stmt.table.c[k].type for k in keys])
-    copy_rows(conn, f"COPY {scratch} ({names}) FROM STDIN", _parameters(rows, keys, converters))
+    fill_scratch(conn, scratch, shape, keys, _parameters(rows, keys, converters))
     source = table(scratch, *(column(k) for k in keys))
     return conn.execute(stmt.from_select(keys, select(*source.c)))
 
@@ -285,11 +281,21 @@ def _parameters(
     return [pick(row) for row in rows]
 
 
-def copy_rows(conn: Connection, statement: str, rows: Iterable[Sequence[Any]]) -> None:
-    """Stream ``rows`` through a ``COPY ... FROM STDIN`` on this transaction's connection."""
+def fill_scratch(
+    conn: Connection,
+    scratch: str,
+    shape: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+) -> None:
+    """PostgreSQL: create the temporary table ``scratch`` (dropped at commit) with the columns
+    and types of the query ``shape`` (none of its tables' constraints or triggers), and stream
+    ``rows``, one value per name in ``columns``, into it by ``COPY``."""
+    conn.exec_driver_sql(f"CREATE TEMP TABLE {scratch} ON COMMIT DROP AS {shape} WITH NO DATA")
+    names = ", ".join(map(conn.dialect.identifier_preparer.quote, columns))
     driver = conn.connection.driver_connection
     assert driver is not None  # the live connection of the open transaction
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+    with driver.cursor() as cursor, cursor.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
 
