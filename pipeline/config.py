@@ -12,11 +12,14 @@ import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from pipeline.errors import ConfigError
 
@@ -24,6 +27,13 @@ CONFIG_ENV_VAR = "POLICY_RISK_CONFIG"
 DATABASE_ENV_VAR = "DATABASE_URL"
 DEFAULT_CONFIG_NAME = "config.yaml"
 _SIGNAL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+# Numbers are strict everywhere: a quoted "0.6" is a string in YAML and is refused like a quoted
+# weight, rather than silently converted by some fields and not by others.
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+WholeNumber = Annotated[int, Field(strict=True)]
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
 
 
 def _weight(value: Any) -> float:
@@ -37,6 +47,30 @@ def _weight(value: Any) -> float:
 Weight = Annotated[float, BeforeValidator(_weight)]
 
 
+def _feed_url(value: Any) -> Any:
+    """Accept any case of the scheme (``HTTP://`` is the same URL) and store it lower-cased."""
+    if not isinstance(value, str):
+        return value  # the str type check reports it
+    scheme, sep, rest = value.partition("://")
+    try:
+        host = urlsplit(value).hostname
+    except ValueError:
+        host = None
+    if not sep or scheme.lower() not in ("http", "https") or not host:
+        raise ValueError("expected an http:// or https:// URL")
+    return scheme.lower() + sep + rest
+
+
+def _language(value: Any) -> Any:
+    if isinstance(value, str) and not _LANGUAGE.match(value):
+        raise ValueError("expected a two-letter lower-case ISO 639-1 code such as en or es")
+    return value
+
+
+FeedUrl = Annotated[str, BeforeValidator(_feed_url)]
+Language = Annotated[str, BeforeValidator(_language)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
@@ -47,26 +81,26 @@ class DatabaseConfig(_Strict):
 
 class FeedConfig(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    url: Annotated[str, Field(pattern=r"^https?://")]
+    url: FeedUrl
     full_text: bool = False
-    language: str | None = None
+    language: Language | None = None
     enabled: bool = True
 
 
 class FetchConfig(_Strict):
-    connect_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
-    read_timeout_s: Annotated[float, Field(gt=0, le=300)] = 20.0
-    total_timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
-    max_bytes: Annotated[int, Field(gt=0, le=200_000_000)] = 10_000_000
-    max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
-    concurrency: Annotated[int, Field(ge=1, le=64)] = 8
-    per_host: Annotated[int, Field(ge=1, le=16)] = 2
+    connect_timeout_s: Annotated[Number, Field(gt=0, le=120)] = 10.0
+    read_timeout_s: Annotated[Number, Field(gt=0, le=300)] = 20.0
+    total_timeout_s: Annotated[Number, Field(gt=0, le=600)] = 60.0
+    max_bytes: Annotated[WholeNumber, Field(gt=0, le=200_000_000)] = 10_000_000
+    max_redirects: Annotated[WholeNumber, Field(ge=0, le=20)] = 5
+    concurrency: Annotated[WholeNumber, Field(ge=1, le=64)] = 8
+    per_host: Annotated[WholeNumber, Field(ge=1, le=16)] = 2
     allow_private_addresses: bool = False
     user_agent: str = "PolicyRiskMonitor/0.1 (+https://github.com/policy-risk-monitor)"
-    backoff_base_s: Annotated[float, Field(ge=0, le=86_400)] = 300.0
-    backoff_max_s: Annotated[float, Field(ge=0, le=604_800)] = 21_600.0
-    claim_ttl_s: Annotated[float, Field(gt=0, le=86_400)] = 600.0
-    full_text_max_pages: Annotated[int, Field(ge=0, le=1_000)] = 20
+    backoff_base_s: Annotated[Number, Field(ge=0, le=86_400)] = 300.0
+    backoff_max_s: Annotated[Number, Field(ge=0, le=604_800)] = 21_600.0
+    claim_ttl_s: Annotated[Number, Field(gt=0, le=86_400)] = 600.0
+    full_text_max_pages: Annotated[WholeNumber, Field(ge=0, le=1_000)] = 20
 
 
 class SourcesConfig(_Strict):
@@ -89,7 +123,7 @@ class SignalConfig(_Strict):
     label: Annotated[str, Field(min_length=1)]
     description: str = ""
     kind: Literal["risk", "tone"] = "risk"
-    positive_from: float = 2.0
+    positive_from: Number = 2.0
     keywords: list[str] = Field(default_factory=list)
     weight: Weight
     examples: Path | None = None
@@ -104,8 +138,8 @@ class Annotation(_Strict):
 class YearlyAnnotation(_Strict):
     """An event that recurs on (about) the same day every year, drawn for each year shown."""
 
-    month: Annotated[int, Field(ge=1, le=12)]
-    day: Annotated[int, Field(ge=1, le=28)]
+    month: Annotated[WholeNumber, Field(ge=1, le=12)]
+    day: Annotated[WholeNumber, Field(ge=1, le=28)]
     label: Annotated[str, Field(min_length=1, max_length=80)]
 
 
@@ -120,15 +154,15 @@ def _default_yearly() -> list[YearlyAnnotation]:
 
 class IndexConfig(_Strict):
     period: Literal["day", "week", "month"] = "day"
-    smoothing_window: Annotated[int, Field(ge=1, le=365)] = 7
-    alert_threshold: Annotated[float, Field(ge=0, le=1)] = 0.6
-    provisional_days: Annotated[int, Field(ge=0, le=60)] = 2
-    min_articles: Annotated[int, Field(ge=0, le=10_000)] = 1
-    relevance_threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
+    smoothing_window: Annotated[WholeNumber, Field(ge=1, le=365)] = 7
+    alert_threshold: Annotated[Number, Field(ge=0, le=1)] = 0.6
+    provisional_days: Annotated[WholeNumber, Field(ge=0, le=60)] = 2
+    min_articles: Annotated[WholeNumber, Field(ge=0, le=10_000)] = 1
+    relevance_threshold: Annotated[Number, Field(ge=0, le=1)] = 0.5
     annotations: list[Annotation] = Field(default_factory=list)
     yearly_annotations: list[YearlyAnnotation] = Field(default_factory=_default_yearly)
-    thin_coverage_ratio: Annotated[float, Field(ge=0, le=1)] = 0.25
-    share_threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
+    thin_coverage_ratio: Annotated[Number, Field(ge=0, le=1)] = 0.25
+    share_threshold: Annotated[Number, Field(ge=0, le=1)] = 0.5
 
 
 class Config(_Strict):
@@ -159,12 +193,15 @@ def load_config(path: Path | str | None = None) -> Config:
     config_path = Path(path) if path is not None else default_config_path()
     raw = read_yaml(config_path)
     if not isinstance(raw, dict):
-        raise ConfigError(f"{config_path}: expected a mapping of settings at the top level")
+        got = "got an empty file" if raw is None else f"got {_show(raw)}"
+        raise ConfigError(
+            f"{config_path.name}: expected a mapping of settings at the top level, {got} (line 1)"
+        )
     try:
         config = Config.model_validate({**raw, "path": config_path.resolve()})
     except ValidationError as exc:
         raise ConfigError(_describe(config_path, raw, exc.errors()[0])) from None
-    _check_signal_names(config_path, config)
+    _check_signal_names(config_path, raw, config)
     return _resolve(config)
 
 
@@ -174,28 +211,114 @@ def read_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            f"{path}: config file not found (pass --config PATH or set {CONFIG_ENV_VAR})"
+            f"{path.name}: config file not found at {path} "
+            f"(pass --config PATH or set {CONFIG_ENV_VAR})"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+        raise ConfigError(f"{path.name}: cannot read config file {path}: {exc}") from None
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _MarkingConstructor
     try:
-        return YAML(typ="rt").load(text)
+        return yaml.load(text)
+    except _UnbuildableValue as exc:
+        raise ConfigError(_describe_unbuildable(path, text, exc)) from None
     except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
+        raise ConfigError(f"{path.name}: invalid YAML: {_yaml_problem(exc, text)}") from None
 
 
-def _check_signal_names(path: Path, config: Config) -> None:
+def _yaml_problem(exc: YAMLError, text: str) -> str:
+    """One line: what the parser found wrong, and on which line."""
+    mark = getattr(exc, "problem_mark", None)
+    position = getattr(exc, "position", None)  # a ReaderError (e.g. a NUL byte) has no mark
+    if mark is not None:
+        line: int | None = mark.line + 1
+    elif isinstance(position, int):
+        line = text.count("\n", 0, position) + 1
+    else:
+        line = None
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{problem}{_where(line)}"
+
+
+class _UnbuildableValue(YAMLError):
+    """A scalar the YAML constructor could not build, such as the date ``2025-02-30``."""
+
+    def __init__(self, node: Node, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.node, self.cause = node, cause
+
+
+class _MarkingConstructor(RoundTripConstructor):
+    """Report which node a constructor failure (a ValueError from ``datetime.date``, say) came from.
+
+    ruamel raises such errors bare, without the line; every one of them should reach the analyst
+    as a ConfigError naming the file, the key path and the line.
+    """
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except YAMLError:
+            raise
+        except Exception as exc:  # any failure to build a value is a bad value in the file
+            raise _UnbuildableValue(node, exc) from None
+
+
+_KINDS = {
+    "tag:yaml.org,2002:timestamp": "a date (YYYY-MM-DD)",
+    "tag:yaml.org,2002:int": "a whole number",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:bool": "true or false",
+}
+
+
+def _describe_unbuildable(path: Path, text: str, error: _UnbuildableValue) -> str:
+    node = error.node
+    value = node.value if isinstance(node, ScalarNode) else f"a {type(node).__name__}"
+    kind = _KINDS.get(node.tag if isinstance(node.tag, str) else str(node.tag), "a valid value")
+    if "timestamp" in str(node.tag) and isinstance(value, str) and len(value) > 10:
+        kind = "a date and time (YYYY-MM-DD HH:MM:SS)"
+    key_path = _node_path(YAML(typ="rt").compose(text), node) or []
+    shown = ".".join(key_path) or "(top level)"
+    return (
+        f"{path.name}: {shown}: {value} is not {kind}: {error.cause} "
+        f"(line {node.start_mark.line + 1})"
+    )
+
+
+def _node_path(root: Node | None, target: Node) -> list[str] | None:
+    """The key path of the node that starts where ``target`` does, in a freshly composed tree."""
+    if root is None:
+        return None
+    if root.start_mark.index == target.start_mark.index and root.tag == target.tag:
+        return []
+    children: list[tuple[str, Node]] = []
+    if isinstance(root, MappingNode):
+        children = [(str(key.value), value) for key, value in root.value]
+    elif isinstance(root, SequenceNode):
+        children = [(str(i), item) for i, item in enumerate(root.value)]
+    for name, child in children:
+        found = _node_path(child, target)
+        if found is not None:
+            return [name, *found]
+    return None
+
+
+def _check_signal_names(path: Path, raw: Any, config: Config) -> None:
     if not config.signals:
-        raise ConfigError(f"{path}: signals: expected at least one signal")
+        line = _line_of(raw, ["signals"])
+        raise ConfigError(f"{path.name}: signals: expected at least one signal{_where(line)}")
     for name in config.signals:
         if not _SIGNAL_NAME.match(name):
+            line = _line_of(raw, ["signals", name])
             raise ConfigError(
-                f"{path}: signals.{name}: expected a name of lower-case letters, digits and "
-                "underscores, starting with a letter"
+                f"{path.name}: signals.{name}: expected a name of lower-case letters, digits and "
+                f"underscores, starting with a letter{_where(line)}"
             )
+
+
+def _where(line: int | None) -> str:
+    return f" (line {line})" if line else ""
 
 
 def _resolve(config: Config) -> Config:
@@ -244,11 +367,11 @@ def _describe(path: Path, raw: Any, error: ErrorDetails) -> str:
     loc = [str(part) for part in error["loc"]]
     key_path = ".".join(loc) or "(top level)"
     line = _line_of(raw, list(error["loc"]))
-    where = f" (line {line})" if line else ""
-    return f"{path.name}: {key_path}: {_expected(error)}{where}"
+    return f"{path.name}: {key_path}: {explain_error(error)}{_where(line)}"
 
 
-def _expected(error: ErrorDetails) -> str:
+def explain_error(error: ErrorDetails) -> str:
+    """Say in plain words what a pydantic error expected and what it got."""
     kind, ctx = error["type"], error.get("ctx") or {}
     got = _show(error.get("input"))
     if kind == "missing":
@@ -260,6 +383,7 @@ def _expected(error: ErrorDetails) -> str:
     messages = {
         "float_parsing": "expected a number",
         "float_type": "expected a number",
+        "finite_number": "expected a finite number",
         "int_parsing": "expected a whole number",
         "int_type": "expected a whole number",
         "int_from_float": "expected a whole number",

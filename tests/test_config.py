@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -84,7 +85,7 @@ def test_missing_signals_is_reported(tmp_path: Path) -> None:
 
 
 def test_invalid_yaml_reports_line(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"config.yaml, line 3: invalid YAML"):
+    with pytest.raises(ConfigError, match=r"^config.yaml: invalid YAML: .* \(line 3\)$"):
         load_config(_write(tmp_path, "signals:\n  a: [1, 2\n  b: 3\n"))
 
 
@@ -117,4 +118,153 @@ def test_bad_signal_name_is_refused(tmp_path: Path) -> None:
     with pytest.raises(
         ConfigError, match="signals.Cooperation-Tone: expected a name of lower-case"
     ):
+        load_config(_write(tmp_path, text))
+
+
+ANNOTATION = (
+    MINIMAL.format(weight=0.4) + "index:\n  annotations:\n    - {{date: {date}, label: X}}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("date", "reason"),
+    [("2025-02-30", "day is out of range for month"), ("2025-13-01", "month must be in 1..12")],
+)
+def test_impossible_date_is_a_config_error_with_key_and_line(
+    tmp_path: Path, date: str, reason: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, ANNOTATION.format(date=date)))
+    assert str(info.value) == (
+        f"config.yaml: index.annotations.0.date: {date} is not a date (YYYY-MM-DD): "
+        f"{reason} (line 16)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025-01-01 25:00:00", "index.when: 2025-01-01 25:00:00 is not a date and time"),
+        ("!!int abc", "index.when: abc is not a whole number"),
+        ("!!float abc", "index.when: abc is not a number"),
+        ("[1, !!int 0xZZ]", "index.when.1: 0xZZ is not a whole number"),
+    ],
+)
+def test_every_value_yaml_cannot_build_is_a_config_error(
+    tmp_path: Path, value: str, expected: str
+) -> None:
+    text = MINIMAL.format(weight=0.4) + f"index:\n  when: {value}\n"
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text))
+    assert str(info.value).startswith(f"config.yaml: {expected}")
+    assert str(info.value).endswith("(line 15)")
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ('index:\n  alert_threshold: "0.6"', 'index.alert_threshold: expected a number, got "0.6"'),
+        (
+            'index:\n  smoothing_window: "7"',
+            'index.smoothing_window: expected a whole number, got "7"',
+        ),
+        (
+            "index:\n  smoothing_window: 7.0",
+            "index.smoothing_window: expected a whole number, got 7.0",
+        ),
+        (
+            "index:\n  alert_threshold: .nan",
+            "index.alert_threshold: expected a finite number, got NaN",
+        ),
+        (
+            'index:\n  yearly_annotations: [{month: "9", day: 15, label: X}]',
+            "month: expected a whole",
+        ),
+        ('sources:\n  fetch: {connect_timeout_s: "10"}', "connect_timeout_s: expected a number"),
+    ],
+)
+def test_numbers_given_as_text_are_refused_everywhere(
+    tmp_path: Path, setting: str, expected: str
+) -> None:
+    text = MINIMAL.format(weight=0.4).replace("sources:\n  seeds: [seeds]\n", "") + setting + "\n"
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_config(_write(tmp_path, text))
+
+
+def _feed(tmp_path: Path, extra: str) -> Path:
+    return _write(
+        tmp_path,
+        MINIMAL.format(weight=0.4).replace(
+            "  seeds: [seeds]", f"  seeds: [seeds]\n  feeds:\n    - name: x\n{extra}"
+        ),
+    )
+
+
+@pytest.mark.parametrize("language", ["english", "EN", "e", "eng", "1a"])
+def test_feed_language_must_be_a_two_letter_code(tmp_path: Path, language: str) -> None:
+    path = _feed(tmp_path, f"      url: https://a.example/rss\n      language: {language}")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (
+        "config.yaml: sources.feeds.0.language: expected a two-letter lower-case ISO 639-1 code "
+        f'such as en or es, got "{language}" (line 9)'
+    )
+
+
+def test_feed_language_code_and_upper_case_scheme_are_accepted(tmp_path: Path) -> None:
+    path = _feed(tmp_path, "      url: HTTPS://A.example/rss\n      language: es")
+    feed = load_config(path).sources.feeds[0]
+    assert (feed.url, feed.language) == ("https://A.example/rss", "es")
+
+
+@pytest.mark.parametrize("url", ["ftp://a.example/rss", "https://", "javascript:alert(1)"])
+def test_non_web_feed_url_gets_a_plain_message(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(_feed(tmp_path, f'      url: "{url}"'))
+    assert str(info.value) == (
+        f'config.yaml: sources.feeds.0.url: expected an http:// or https:// URL, got "{url}" '
+        "(line 8)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "",
+            "config.yaml: expected a mapping of settings at the top level, got an empty file (line 1)",
+        ),
+        (
+            "- a\n- b\n",
+            "config.yaml: expected a mapping of settings at the top level, got a list (line 1)",
+        ),
+        (
+            "database: {}\nsignals: {}\n",
+            "config.yaml: signals: expected at least one signal (line 2)",
+        ),
+        (
+            'a: "\x00"\n',
+            "config.yaml: invalid YAML: unacceptable character #x0000: special characters are not allowed (line 1)",
+        ),
+    ],
+)
+def test_file_level_errors_name_the_file_and_line(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text))
+    assert str(info.value) == expected
+
+
+def test_every_error_names_the_file_by_its_name_not_its_folder(tmp_path: Path) -> None:
+    broken = _write(tmp_path, "signals:\n  a: [1, 2\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(broken)
+    assert str(info.value).startswith("config.yaml: ") and str(tmp_path) not in str(info.value)
+    with pytest.raises(ConfigError) as missing:
+        load_config(tmp_path / "nope.yaml")
+    assert str(missing.value).startswith(f"nope.yaml: config file not found at {tmp_path}")
+
+
+def test_bad_signal_name_error_gives_its_line(tmp_path: Path) -> None:
+    text = MINIMAL.format(weight=0.4).replace("cooperation_tone:", "Cooperation-Tone:")
+    with pytest.raises(ConfigError, match=r"starting with a letter \(line 10\)$"):
         load_config(_write(tmp_path, text))
