@@ -15,12 +15,13 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from pipeline.config import FeedConfig, read_yaml
+from pipeline.config import FeedConfig, explain_error, read_yaml
 from pipeline.errors import ConfigError, SourceError
 from pipeline.fetch import host_of
 from pipeline.urls import is_web_url
@@ -59,32 +60,47 @@ def read_opml(path: Path) -> tuple[list[FeedConfig], list[tuple[str, str]]]:
             continue
         name = (outline.get("title") or outline.get("text") or host_of(url) or url).strip()
         if not is_web_url(url):
-            skipped.append((name, f"not an http(s) URL: {url[:80]}"))
+            skipped.append((name, f"expected an http:// or https:// URL, got {url[:80]!r}"))
             continue
         try:
             feeds.append(FeedConfig(name=" ".join(name.split())[:200] or host_of(url), url=url))
         except ValidationError as exc:
-            skipped.append((name, exc.errors()[0]["msg"]))
+            skipped.append((name, explain_error(exc.errors()[0])))
     return feeds, skipped
 
 
 def import_opml(config_path: Path, opml_path: Path, existing: list[FeedConfig]) -> ImportResult:
     """Add the OPML file's feeds that the config lacks (by URL) to ``sources.feeds``."""
     feeds, skipped = read_opml(opml_path)
-    urls = {f.url for f in existing}
+    urls = {same_feed_key(f.url) for f in existing}
     names = {f.name for f in existing}
     added: list[FeedConfig] = []
     for feed in feeds:
-        if feed.url in urls:
+        if same_feed_key(feed.url) in urls:
             skipped.append((feed.name, "already in the config"))
             continue
         name = _unique_name(feed.name, names)
         added.append(feed.model_copy(update={"name": name}))
-        urls.add(feed.url)
+        urls.add(same_feed_key(feed.url))
         names.add(name)
     if added:
         append_feeds(config_path, added)
     return ImportResult(added, skipped)
+
+
+def same_feed_key(url: str) -> str:
+    """The URL as compared for "already configured": scheme and host in lower case, no fragment.
+
+    A fragment never reaches the server and scheme and host are case-insensitive, so
+    ``HTTP://Example.org/rss#top`` fetches the same feed as ``http://example.org/rss``.
+    """
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return url.strip()
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    netloc = f"{userinfo}{at}{hostport.lower()}"
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, ""))
 
 
 def _unique_name(name: str, taken: set[str]) -> str:
@@ -99,20 +115,34 @@ def append_feeds(config_path: Path, feeds: list[FeedConfig]) -> None:
     """Append feeds to ``sources.feeds`` in the YAML file, keeping comments; write atomically."""
     document = read_yaml(config_path)
     if not isinstance(document, CommentedMap):
-        raise ConfigError(f"{config_path}: expected a mapping of settings at the top level")
+        raise ConfigError(
+            f"{config_path.name}: expected a mapping of settings at the top level (line 1)"
+        )
     sources = document.setdefault("sources", CommentedMap())
     if not isinstance(sources, dict):
-        raise ConfigError(f"{config_path}: sources: expected a mapping")
+        raise ConfigError(
+            f"{config_path.name}: sources: expected a mapping{_line(document, 'sources')}"
+        )
     entries = sources.get("feeds")
     if entries is None:
         entries = sources["feeds"] = CommentedSeq()
     if not isinstance(entries, list):
-        raise ConfigError(f"{config_path}: sources.feeds: expected a list")
+        raise ConfigError(
+            f"{config_path.name}: sources.feeds: expected a list{_line(sources, 'feeds')}"
+        )
     if isinstance(entries, CommentedSeq):
         entries.fa.set_block_style()  # `feeds: []` would otherwise grow into one long flow line
     for feed in feeds:
         entries.append(CommentedMap({"name": feed.name, "url": feed.url}))
     _write_atomically(config_path, document)
+
+
+def _line(mapping: Any, key: str) -> str:
+    lc = getattr(mapping, "lc", None)
+    try:
+        return f" (line {lc.key(key)[0] + 1})" if lc is not None else ""
+    except (KeyError, TypeError):
+        return ""
 
 
 def _write_atomically(path: Path, document: Any) -> None:

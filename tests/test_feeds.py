@@ -289,6 +289,40 @@ def test_read_opml_refuses_doctype(tmp_path: Path) -> None:
         read_opml(path)
 
 
+def test_feeds_import_accepts_upper_case_schemes_and_skips_fragment_variants(
+        tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG_YAML)
+    opml = tmp_path / "more.opml"
+    opml.write_text(
+        '<opml version="2.0"><body>'
+        '<outline text="Upper" xmlUrl="HTTP://NEW.EXAMPLE/rss"/>'
+        '<outline text="Same" xmlUrl="https://EXISTING.example.org/feed.xml#latest"/>'
+        '<outline text="Upper again" xmlUrl="http://new.example/rss#top"/>'
+        '<outline text="Ftp" xmlUrl="ftp://files.example/rss"/>'
+        '</body></opml>')
+    result = CliRunner().invoke(feeds_group, ["import", str(opml)],
+                                obj={"config": load_config(path)})
+    assert result.exit_code == 0, result.output
+    assert "1 feeds added" in result.output and "3 skipped" in result.output
+    assert "skipped  Same: already in the config" in result.output
+    assert "skipped  Upper again: already in the config" in result.output
+    assert ("skipped  Ftp: expected an http:// or https:// URL, got 'ftp://files.example/rss'"
+            in result.output)
+    assert "String should match" not in result.output
+    feeds = load_config(path).sources.feeds
+    assert [(f.name, f.url) for f in feeds] == [
+        ("Existing", "https://existing.example.org/feed.xml"), ("Upper", "http://NEW.EXAMPLE/rss")]
+
+
+def test_read_opml_explains_a_url_without_a_host_in_plain_words(tmp_path: Path) -> None:
+    path = tmp_path / "odd.opml"
+    path.write_text('<opml><body><outline text="Odd" xmlUrl="https:///rss"/></body></opml>')
+    feeds, skipped = read_opml(path)
+    assert feeds == []
+    assert skipped == [("Odd", "expected an http:// or https:// URL, got 'https:///rss'")]
+
+
 @pytest.mark.parametrize("args", [["--help"], ["list", "--help"], ["import", "--help"],
                                   ["check", "--help"]])
 def test_feeds_commands_have_help_with_an_example(args: list[str]) -> None:
