@@ -56,7 +56,9 @@ def render_with_weights(path: Path, weights: Mapping[str, float]) -> str:
     data = read_yaml(path)
     signals = data.get("signals") if isinstance(data, dict) else None
     if not isinstance(signals, dict):
-        raise ConfigError(f"{path.name}: signals: expected a mapping of signals")
+        raise ConfigError(
+            f"{path.name}: signals: expected a mapping of signals{_line(data, 'signals')}"
+        )
     check_weights(path, weights, signals)
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     for name, value in weights.items():
@@ -73,9 +75,20 @@ def _weight_position(path: Path, signals: Mapping[str, Any], name: str) -> tuple
     entry = signals[name]
     lc = getattr(entry, "lc", None)
     if not isinstance(entry, dict) or "weight" not in entry or lc is None:
-        raise ConfigError(f"{path.name}: signals.{name}.weight: required key is missing")
+        raise ConfigError(
+            f"{path.name}: signals.{name}.weight: required key is missing{_line(signals, name)}"
+        )
     line, column = lc.value("weight")
     return int(line), int(column)
+
+
+def _line(mapping: Any, key: str) -> str:
+    """`` (line N)`` for a key of a round-trip mapping, as config errors end; empty if unknown."""
+    lc = getattr(mapping, "lc", None)
+    try:
+        return f" (line {lc.key(key)[0] + 1})" if lc is not None else ""
+    except (KeyError, TypeError):
+        return ""
 
 
 def save_weights(path: Path, weights: Mapping[str, float]) -> Config:

@@ -80,7 +80,9 @@ def test_invalid_weights_are_refused_and_nothing_changes(
 
 
 def test_a_file_that_would_not_load_is_not_replaced(config_file: Path) -> None:
-    broken = re.sub(r"period: \w+", "period: fortnight", config_file.read_text(encoding="utf-8"), count=1)
+    broken = re.sub(
+        r"period: \w+", "period: fortnight", config_file.read_text(encoding="utf-8"), count=1
+    )
     config_file.write_text(broken, encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         save_weights(config_file, {"cooperation_tone": 0.3})
@@ -94,3 +96,32 @@ def test_a_second_save_backs_up_the_first(config_file: Path) -> None:
     first = config_file.read_text(encoding="utf-8")
     save_weights(config_file, {"cooperation_tone": 0.2})
     assert backup_path(config_file).read_text(encoding="utf-8") == first
+
+
+def test_an_impossible_date_in_the_file_is_a_config_error_and_nothing_changes(
+    config_file: Path,
+) -> None:
+    broken = re.sub(
+        r"date: 2025-01-26", "date: 2025-02-30", config_file.read_text(encoding="utf-8")
+    )
+    config_file.write_text(broken, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        save_weights(config_file, {"cooperation_tone": 0.3})
+    line = broken.splitlines().index(next(x for x in broken.splitlines() if "2025-02-30" in x)) + 1
+    assert str(info.value) == (
+        "config.yaml: index.annotations.0.date: 2025-02-30 is not a date (YYYY-MM-DD): "
+        f"day is out of range for month (line {line})"
+    )
+    assert config_file.read_text(encoding="utf-8") == broken
+    assert [p.name for p in config_file.parent.iterdir()] == ["config.yaml"]
+
+
+def test_a_signal_without_a_weight_is_reported_with_its_line(config_file: Path) -> None:
+    text = config_file.read_text(encoding="utf-8")
+    config_file.write_text(re.sub(r"\n    weight: 0\.4", "", text, count=1), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        save_weights(config_file, {"cooperation_tone": 0.3})
+    assert re.fullmatch(
+        r"config.yaml: signals.cooperation_tone.weight: required key is missing \(line \d+\)",
+        str(info.value),
+    )
