@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -133,8 +134,12 @@ class Snapshot:
 
 
 def load_snapshot(name: str, data: bytes) -> Snapshot:
-    """Read a series snapshot from a zip (CSV + manifest) or a bare CSV."""
-    manifest: dict[str, Any] = {}
+    """Read a series snapshot from a zip (CSV + manifest) or a bare CSV.
+
+    The whole file is checked here, so the comparison that follows never meets a text weight or
+    an unparseable period: anything malformed is a ``SnapshotError`` naming the file and the spot.
+    """
+    manifest: Any = {}
     try:
         if zipfile.is_zipfile(io.BytesIO(data)):
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -148,8 +153,63 @@ def load_snapshot(name: str, data: bytes) -> Snapshot:
         raise SnapshotError(f"{name}: not a series snapshot ({exc})") from None
     if "period" not in frame.columns or COMPOSITE not in frame.columns:
         raise SnapshotError(f"{name}: not a series snapshot (no period/composite columns)")
-    frame.index = pd.DatetimeIndex(pd.to_datetime(frame.pop("period")), name="period")
+    problem = _manifest_problem(manifest) or _frame_problem(frame)
+    if problem:
+        raise SnapshotError(f"{name}: not a series snapshot ({problem})")
+    periods = pd.to_datetime(frame.pop("period").astype("string"), format="ISO8601")
+    frame.index = pd.DatetimeIndex(periods, name="period")
+    for column in frame.columns.difference(_FLAG_COLUMNS):
+        frame[column] = pd.to_numeric(frame[column])
     return Snapshot(name, frame, manifest)
+
+
+_FLAG_COLUMNS = ["thin", "provisional"]  # True/False marks; every other column holds numbers
+_MANIFEST_OBJECTS = ("weights", "filters", "model_versions")
+
+
+def _manifest_problem(manifest: Any) -> str | None:
+    """What makes a manifest unusable (``settings_diff`` and ``_weights`` read it), or None."""
+    if not isinstance(manifest, dict):
+        return f"the manifest is a JSON {type(manifest).__name__}, expected an object"
+    for section in _MANIFEST_OBJECTS:
+        value = manifest.get(section)
+        if value is not None and not isinstance(value, dict):
+            return f"manifest {section!r} is a JSON {type(value).__name__}, expected an object"
+    for signal, weight in (manifest.get("weights") or {}).items():
+        if not _is_number(weight):
+            return f"manifest weight {signal!r} is {json.dumps(weight)}, expected a number"
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _frame_problem(frame: pd.DataFrame) -> str | None:
+    """The first unparseable period or non-numeric value, with its CSV line, or None."""
+    lines = pd.Series(range(2, len(frame) + 2), index=frame.index)  # line 1 is the header
+    raw = frame["period"]
+    periods = pd.to_datetime(raw.astype("string"), format="ISO8601", errors="coerce")
+    bad = periods.isna()
+    if bad.any():
+        first = bad.idxmax()
+        return f"line {lines[first]}: period {_shown(raw[first])} is not a date (YYYY-MM-DD)"
+    if periods.duplicated().any():
+        first = periods.duplicated().idxmax()
+        return f"line {lines[first]}: period {_shown(raw[first])} appears twice"
+    for column in frame.columns.difference(["period", *_FLAG_COLUMNS], sort=False):
+        values = frame[column]
+        bad = pd.to_numeric(values, errors="coerce").isna() & values.notna()
+        if bad.any():
+            first = bad.idxmax()
+            return (
+                f"line {lines[first]}, column {column!r}: {_shown(values[first])} is not a number"
+            )
+    return None
+
+
+def _shown(value: Any) -> str:
+    return "(empty)" if pd.isna(value) else repr(str(value))
 
 
 def settings_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> pd.DataFrame:

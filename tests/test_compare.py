@@ -123,6 +123,57 @@ def test_a_zip_without_a_csv_is_refused() -> None:
         load_snapshot("x.zip", buffer.getvalue())
 
 
+def _zip(manifest: object, csv: bytes = b"period,composite\n2025-01-06,0.5\n") -> bytes:
+    return snapshot_zip("s.csv", csv, json.dumps(manifest).encode("utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"period,composite\nnotadate,0.5\n", "line 2: period 'notadate' is not a date"),
+        (b"period,composite\n2025-01-06,0.5\n,0.3\n", "line 3: period (empty) is not a date"),
+        (b"period,composite\n2025-01-06,0.5\n2025-01-06,0.3\n", "'2025-01-06' appears twice"),
+        (
+            b"period,composite,decertification_risk\n2025-01-06,high,x\n",
+            "line 2, column 'composite': 'high' is not a number",
+        ),
+        (
+            b"period,composite,decertification_risk\n2025-01-06,0.5,0.1\n2025-01-13,0.5,x\n",
+            "line 3, column 'decertification_risk': 'x' is not a number",
+        ),
+        (_zip([1, 2]), "the manifest is a JSON list, expected an object"),
+        (_zip({"weights": [1, 2]}), "manifest 'weights' is a JSON list, expected an object"),
+        (_zip({"filters": "all"}), "manifest 'filters' is a JSON str, expected an object"),
+        (
+            _zip({"weights": {"decertification_risk": "abc"}}),
+            "manifest weight 'decertification_risk' is \"abc\", expected a number",
+        ),
+        (
+            _zip({"weights": {"decertification_risk": True}}),
+            "manifest weight 'decertification_risk' is true, expected a number",
+        ),
+    ],
+)
+def test_malformed_snapshots_name_what_is_wrong(data: bytes, problem: str) -> None:
+    with pytest.raises(SnapshotError) as caught:
+        load_snapshot("bad.zip", data)
+    assert str(caught.value).startswith("bad.zip: not a series snapshot (")
+    assert problem in str(caught.value)
+
+
+def test_a_valid_snapshot_keeps_numbers_flags_and_empty_values() -> None:
+    csv = (
+        b"period,composite,decertification_risk,thin,provisional\n"
+        b"2025-01-06,0.5,,False,False\n2025-01-13,-0.25,0.4,True,True\n"
+    )
+    snap = load_snapshot("s.zip", _zip({"weights": {"decertification_risk": 1}}, csv))
+    assert list(snap.frame.index) == [pd.Timestamp("2025-01-06"), pd.Timestamp("2025-01-13")]
+    assert snap.frame["composite"].tolist() == [0.5, -0.25]
+    assert snap.frame["thin"].tolist() == [False, True]
+    changes = snapshot_changes(snap, snap, ["decertification_risk"])
+    assert changes["change"].dropna().tolist() == [0.0]
+
+
 def test_latest_pair_is_the_two_newest_periods_with_a_composite() -> None:
     weeks = pd.to_datetime(["2025-01-27", "2025-01-06", "2025-01-20", "2025-01-13"])
     frame = pd.DataFrame({COMPOSITE: [float("nan"), 0.2, float("nan"), 0.5]}, index=weeks)

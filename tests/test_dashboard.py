@@ -518,6 +518,27 @@ def test_compare_rejects_a_file_that_is_not_a_snapshot(app: AppTest) -> None:
     assert "not a series snapshot" in app.error[0].value
 
 
+def test_compare_names_the_bad_row_of_a_malformed_snapshot(app: AppTest) -> None:
+    good = _download(_tab(app, "Snapshot"), "download_series_zip")
+    _page(app, "Compare")
+    app.radio(key="compare_mode").set_value("Two snapshots").run()
+    app.file_uploader(key="snapshot_a").set_value(("a.zip", good, "application/zip")).run()
+    bad = b"period,composite\nnotadate,0.5\n"
+    app.file_uploader(key="snapshot_b").set_value(("b.csv", bad, "text/csv")).run()
+    assert not app.exception, app.exception
+    assert app.error[0].value == (
+        "b.csv: not a series snapshot (line 2: period 'notadate' is not a date (YYYY-MM-DD))"
+    )
+    manifest = json.dumps({"weights": {"decertification_risk": "abc"}}).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("s.csv", "period,composite\n2025-01-06,0.5\n")
+        archive.writestr("s.manifest.json", manifest)
+    app.file_uploader(key="snapshot_b").set_value(("b.zip", buffer.getvalue(), "x")).run()
+    assert not app.exception, app.exception
+    assert "manifest weight 'decertification_risk' is \"abc\"" in app.error[0].value
+
+
 # Empty and broken setups ----------------------------------------------------------------------
 
 
