@@ -20,6 +20,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from pipeline import schema
+from pipeline.queries import article_detail
 from pipeline.store import open_store
 from tests.conftest import ROOT, write_config
 from tests.demo_store import HOSTILE_TEXT, HOSTILE_TITLE, demo_config, fresh_copy
@@ -392,6 +393,40 @@ def test_label_correction_needs_a_name_and_is_stored_with_history(
         row = conn.execute(select(schema.labels)).mappings().one()
     engine.dispose()
     assert (row["article_id"], row["new_value"]) == (article, pytest.approx(0.95))
+
+
+def _current_score(config: Path, article_id: str, signal: str) -> float:
+    engine = open_store(f"sqlite:///{config.parent / 'test.db'}", create=False)
+    found = article_detail(engine, article_id)
+    engine.dispose()
+    assert found is not None
+    return float(next(s["value"] for s in found["scores"] if s["signal"] == signal))
+
+
+def test_label_value_starts_at_the_articles_current_score(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = fresh_copy(demo, tmp_path)
+    at = _page(_start(config, monkeypatch), "Articles")
+    first = at.selectbox(key="detail_article").value
+    tone = _current_score(config, first, "cooperation_tone")
+    at.selectbox(key="detail_label_signal").set_value("cooperation_tone").run()
+    box = at.number_input(key="detail_label_value_cooperation_tone")
+    assert tone > -1.0 and box.value == pytest.approx(tone)
+    at.selectbox(key="detail_label_signal").set_value("decertification_risk").run()
+    risk = _current_score(config, first, "decertification_risk")
+    assert at.number_input(key="detail_label_value_decertification_risk").value == (
+        pytest.approx(risk)
+    )
+    second = next(i for i in _articles(at)["id"] if i != first)
+    at.selectbox(key="detail_article").set_value(second).run()
+    assert at.number_input(key="detail_label_value_decertification_risk").value == (
+        pytest.approx(_current_score(config, second, "decertification_risk"))
+    )
+    at.text_input(key="detail_labeller").input("Ana Analyst").run()
+    at.button(key="detail_save_label").click().run()  # value untouched: the label changes nothing
+    history = _table(at, "labelled_by")
+    assert history["new_value"].tolist() == pytest.approx(history["old_value"].tolist())
 
 
 # Weights: save as default ----------------------------------------------------------------------

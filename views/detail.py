@@ -86,9 +86,9 @@ def _label_form(view: View, found: dict[str, Any], prefix: str) -> None:
         "Signal", list(kinds), format_func=lambda k: names.get(k, k), key=f"{prefix}_label_signal"
     )
     low = -1.0 if kinds[str(signal)] == "tone" else 0.0
-    value = cols[2].number_input(
-        "Corrected value", low, 1.0, value=low, step=0.05, key=f"{prefix}_label_value_{signal}"
-    )
+    key = f"{prefix}_label_value_{signal}"
+    _start_at_current_score(found, str(signal), low, key)
+    value = cols[2].number_input("Corrected value", low, 1.0, step=0.05, key=key)
     if st.button("Save label", key=f"{prefix}_save_label"):
         _save(view, str(found["article_id"]), str(signal), float(value), who)
         found = detail(view.url, str(found["article_id"])) or found
@@ -98,6 +98,23 @@ def _label_form(view: View, found: dict[str, Any], prefix: str) -> None:
     )
     st.caption("Label history")
     st.dataframe(history, hide_index=True, key=f"{prefix}_label_history")
+
+
+def _start_at_current_score(found: dict[str, Any], signal: str, low: float, key: str) -> None:
+    """Put the article's own score in the value box, so *Save label* untouched stores no change.
+
+    The box's key is per signal, not per article, and Streamlit keeps a keyed box's value across
+    articles (and drops it while the box is hidden), so the score is set whenever the box is new
+    or the article changed. An unscored article starts at the middle of the scale.
+    """
+    owner = f"{key}_article"
+    if key in st.session_state and st.session_state.get(owner) == found["article_id"]:
+        return
+    scores = {str(s["signal"]): s["value"] for s in found["scores"]}
+    current = scores.get(signal)
+    start = (low + 1.0) / 2 if current is None or pd.isna(current) else float(current)
+    st.session_state[key] = min(1.0, max(low, start))
+    st.session_state[owner] = found["article_id"]
 
 
 def _save(view: View, article_id: str, signal: str, value: float, who: str) -> None:
