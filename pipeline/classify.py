@@ -10,6 +10,7 @@ from typing import IO, Any
 
 from pipeline.errors import SourceError
 from pipeline.scoring import ModelSet, document_of, score_documents
+from pipeline.seeds import TextEncodingError, decode_utf8
 
 BATCH = 2000
 
@@ -25,13 +26,20 @@ class Record:
 
 
 def read_records(path: Path) -> Iterator[Record]:
-    """Yield records from a JSONL file; a bad line stops with its file and line number."""
+    """Yield records from a JSONL file; a bad line stops with its file and line number.
+
+    Read as bytes and decoded line by line, so a non-UTF-8 byte names its line too.
+    """
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as exc:
         raise SourceError(f"{path}: cannot open input: {exc.strerror}") from None
     with handle:
-        for number, line in enumerate(handle, start=1):
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = decode_utf8(raw, first_line=number)  # the seed reader's wording
+            except TextEncodingError as exc:
+                raise SourceError(f"{path}:{number}: {exc.reason}") from None
             if line.strip():
                 yield _record(line, f"{path}:{number}")
 

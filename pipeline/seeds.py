@@ -8,6 +8,7 @@ pipeline touch the disk; this is one of them, so everything below ``read_seeds``
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import re
@@ -102,19 +103,57 @@ def _read_file(path: Path, origin: str) -> tuple[list[RawItem], list[tuple[str, 
 
 
 def _decode(data: bytes) -> str:
-    """Decode UTF-8 (with or without BOM), naming the first bad byte's line when it is not."""
+    """Decode a whole seed file; an empty or non-UTF-8 file is a problem naming the line."""
     if not data.strip():
         raise _SeedProblem("empty file: expected a headline on line 1")
+    try:
+        return decode_utf8(data)
+    except TextEncodingError as exc:
+        raise _SeedProblem(exc.reason, f":{exc.line}" if exc.line else "") from None
+
+
+class TextEncodingError(SourceError):
+    """Bytes that are not UTF-8 text; ``line`` holds the first bad byte (None: the whole file)."""
+
+    def __init__(self, reason: str, line: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+
+
+# UTF-32 first: its little-endian mark begins with UTF-16's.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def decode_utf8(data: bytes, first_line: int = 1) -> str:
+    """Decode UTF-8 (with or without BOM), naming the first bad byte's line when it is not.
+
+    ``first_line`` is the line ``data`` starts on, so a reader going line by line (``classify``)
+    names the same line as one reading the whole file. A UTF-16 or UTF-32 byte-order mark (what
+    Windows Notepad writes for "Unicode") is named as such rather than as binary garbage.
+
+    Raises:
+        TextEncodingError: the bytes are UTF-16/32, binary (NUL bytes) or not valid UTF-8.
+    """
+    if first_line == 1:
+        for bom, name in _BOMS:
+            if data.startswith(bom):
+                raise TextEncodingError(f"{name} text: re-save the file as UTF-8")
     if b"\x00" in data:
-        raise _SeedProblem("binary file (contains NUL bytes): expected UTF-8 text")
+        raise TextEncodingError("binary file (contains NUL bytes): expected UTF-8 text")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise _SeedProblem(
+        line = data[: exc.start].count(b"\n") + first_line
+        raise TextEncodingError(
             f"not UTF-8: byte 0x{data[exc.start]:02x} on line {line} is invalid; "
             "re-save the file as UTF-8",
-            where=f":{line}",
+            line,
         ) from None
 
 

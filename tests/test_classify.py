@@ -54,3 +54,31 @@ def test_bad_records_name_the_file_and_line(tmp_path: Path, line: str, message: 
 def test_missing_input_file_is_a_source_error(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="cannot open input"):
         list(read_records(tmp_path / "absent.jsonl"))
+
+
+GOOD = '{"id": 1, "title": "Título", "text": "Política."}\n'
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (GOOD.encode("latin-1"), "in.jsonl:1: not UTF-8: byte 0xed on line 1 is invalid; "),
+        (
+            GOOD.encode("utf-8") + GOOD.encode("latin-1"),
+            "in.jsonl:2: not UTF-8: byte 0xed on line 2 is invalid; re-save the file as UTF-8",
+        ),
+        (b"\xde\xad\xbe\xef\x00\x01\n", "in.jsonl:1: binary file (contains NUL bytes)"),
+        (GOOD.encode("utf-16"), "in.jsonl:1: UTF-16 text: re-save the file as UTF-8"),
+    ],
+)
+def test_non_utf8_input_names_the_file_and_line(tmp_path: Path, data: bytes, message: str) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(data)
+    with pytest.raises(SourceError, match=re.escape(message)):
+        list(read_records(source))
+
+
+def test_utf8_input_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(GOOD.encode("utf-8-sig") + GOOD.encode("utf-8"))
+    assert [r.title for r in read_records(source)] == ["Título", "Título"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import functools
 import json
 import re
@@ -15,7 +16,13 @@ import pytest
 from pipeline.errors import SourceError
 from pipeline.normalise import normalise_item
 from pipeline.records import RawItem
-from pipeline.seeds import SeedReadResult, parse_seed_text, read_seeds
+from pipeline.seeds import (
+    SeedReadResult,
+    TextEncodingError,
+    decode_utf8,
+    parse_seed_text,
+    read_seeds,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "data" / "seeds"
@@ -455,3 +462,29 @@ def test_read_seeds_reports_missing_folder_and_reads_others(tmp_path: Path) -> N
 
 def test_read_seeds_returns_empty_result_for_empty_folder(tmp_path: Path) -> None:
     assert read_seeds([tmp_path]) == SeedReadResult(items=[], errors=[])
+
+
+@pytest.mark.parametrize(
+    ("encoding", "name"),
+    [("utf-16", "UTF-16"), ("utf-16-be", "UTF-16"), ("utf-32", "UTF-32")],
+)
+def test_utf16_and_utf32_seeds_are_named_not_called_binary(
+    tmp_path: Path, encoding: str, name: str
+) -> None:
+    folder = tmp_path / "seeds"
+    text = "Título\nMarch 3, 2025\nPolítica el 2 de marzo.\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":  # what Notepad's "Unicode big endian" writes: BOM then text
+        data = codecs.BOM_UTF16_BE + data
+    path = _write(folder, "notepad.txt", data)
+    result = read_seeds([folder])
+    assert result.items == []
+    assert result.errors == [(str(path), f"{name} text: re-save the file as UTF-8")]
+
+
+def test_decode_utf8_counts_lines_from_where_the_bytes_start() -> None:
+    with pytest.raises(TextEncodingError) as caught:
+        decode_utf8(b"ok\n\xff\n", first_line=7)
+    assert caught.value.line == 8
+    assert "byte 0xff on line 8 is invalid" in caught.value.reason
+    assert decode_utf8("\ufeffTítulo".encode()) == "Título"
