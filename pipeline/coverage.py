@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 PERIOD_FREQ = {"day": "D", "week": "W-MON", "month": "MS"}
+FEED_ERROR_PREFIX = "feed:"  # how ``pipeline.run`` names a failed feed in ``run_errors.source``
 COVERAGE_COLUMNS = [
     "all_articles", "sources", "feeds_configured", "feeds_healthy", "thin", "provisional",
 ]  # fmt: skip
@@ -58,18 +59,31 @@ def feed_health_per_period(
     period: str,
     index: pd.DatetimeIndex,
 ) -> pd.Series:
-    """Configured feeds that did not fail in any run of the period (NaN where nothing ran)."""
+    """Configured feeds that did not fail in any run of the period (NaN where nothing ran).
+
+    A failed feed is stored as ``feed:<name>`` in ``errors["source"]``; the other error sources
+    (seed files and folders) never count against a feed.
+    """
     healthy = pd.Series(np.nan, index=index, dtype=float)
-    if not feed_names or runs.empty:
+    names = set(feed_names)
+    if not names or runs.empty:
         return healthy
     started = pd.to_datetime(runs["started_at"], utc=True, format="mixed")
     run_period = pd.Series(period_starts(started.dt.tz_convert(None), period), index=runs["run_id"])
-    failed = errors[errors["source"].isin(feed_names)].copy()
+    failed = errors.assign(feed=failed_feed_names(errors["source"]))
+    failed = failed[failed["feed"].isin(names)].copy()
     failed["period"] = failed["run_id"].map(run_period)
-    broken = failed.groupby("period")["source"].nunique()
+    broken = failed.groupby("period")["feed"].nunique()
     for when in set(run_period) & set(index):
-        healthy[when] = len(feed_names) - int(broken.get(when, 0))
+        healthy[when] = len(names) - int(broken.get(when, 0))
     return healthy
+
+
+def failed_feed_names(sources: pd.Series) -> pd.Series:
+    """The feed name behind each ``feed:<name>`` error source; NaN for any other source."""
+    text = sources.astype("string")
+    named = text.str.startswith(FEED_ERROR_PREFIX).fillna(False).astype(bool)
+    return text.str.slice(len(FEED_ERROR_PREFIX)).where(named)
 
 
 def coverage_frame(

@@ -113,11 +113,17 @@ def check_feed(url: str, config: Config) -> FeedOutcome:
         try:
             feed = FeedConfig(name=host_of(url) or "feed", url=url)
         except ValueError:
-            return FeedOutcome(url[:200], [], "failed", None, "expected an http:// or https:// URL",
-                               ())
+            return FeedOutcome(
+                url[:200], [], "failed", None, "expected an http:// or https:// URL", ()
+            )
     claim = FeedClaim(feed.name, feed.url, None, None)
     [(outcome, _)] = asyncio.run(_run_all([(feed, claim)], config.sources.fetch, None, now_utc()))
     return outcome
+
+
+def enabled_feed_names(feeds: list[FeedConfig]) -> list[str]:
+    """The names a cycle fetches: enabled feeds, each name once (coverage counts these)."""
+    return [feed.name for feed in _unique_enabled(feeds)[0]]
 
 
 def _unique_enabled(feeds: list[FeedConfig]) -> tuple[list[FeedConfig], list[FeedOutcome]]:
@@ -176,15 +182,23 @@ async def _fetch_and_parse(
     items, problems = parsed.items, parsed.problems
     if feed.full_text and parsed.summary_only:
         items, more = await add_full_text(
-            items, parsed.summary_only, fetch_page=cycle.get, engine=cycle.engine,
+            items,
+            parsed.summary_only,
+            fetch_page=cycle.get,
+            engine=cycle.engine,
             max_pages=cycle.config.full_text_max_pages,
         )
         problems += more
     outcome = FeedOutcome(feed.name, items, "ok", result.status, None, problems)
     update = HealthUpdate(
-        feed.name, "ok", http_status=result.status, problems=problems,
-        entries_seen=parsed.entries_seen, etag=result.etag,
-        last_modified=result.last_modified, keep_claim=True,
+        feed.name,
+        "ok",
+        http_status=result.status,
+        problems=problems,
+        entries_seen=parsed.entries_seen,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        keep_claim=True,
     )
     return outcome, update
 
@@ -199,8 +213,15 @@ def _failed(
 ) -> tuple[FeedOutcome, HealthUpdate]:
     log.warning("feed %s failed: %s", name, error)
     outcome = FeedOutcome(name, [], "failed", http_status, error, problems)
-    update = HealthUpdate(name, "failed", http_status=http_status, error=error, problems=problems,
-                          entries_seen=entries_seen, retry_after_s=retry_after_s)
+    update = HealthUpdate(
+        name,
+        "failed",
+        http_status=http_status,
+        error=error,
+        problems=problems,
+        entries_seen=entries_seen,
+        retry_after_s=retry_after_s,
+    )
     return outcome, update
 
 

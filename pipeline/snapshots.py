@@ -31,6 +31,7 @@ from pipeline.export import (
     write_bytes_atomic,
     write_snapshot,
 )
+from pipeline.feed_cycle import enabled_feed_names
 from pipeline.index import COMPOSITE, index_frame
 from pipeline.insights import ArticleQuery
 from pipeline.share import share_frame
@@ -202,8 +203,9 @@ def fetch_series_inputs(engine: Engine, config: Config, spec: SnapshotSpec) -> S
 
 
 def feed_names(config: Config) -> list[str]:
-    """The enabled feeds whose health counts toward coverage."""
-    return [f.name for f in config.sources.feeds if f.enabled]
+    """The enabled feeds whose health counts toward coverage, each name once as a cycle fetches
+    them (a repeated name is one feed, not two)."""
+    return enabled_feed_names(config.sources.feeds)
 
 
 def compose_series(

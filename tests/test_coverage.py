@@ -67,7 +67,12 @@ def test_coverage_frame_counts_articles_sources_and_feeds() -> None:
         }
     )
     runs = pd.DataFrame({"run_id": [1, 2], "started_at": ["2025-09-02 10:00", "2025-09-10 10:00"]})
-    errors = pd.DataFrame({"run_id": [1, 1, 2], "source": ["Wire A", "seeds/x.txt", "Wire B"]})
+    errors = pd.DataFrame(  # as pipeline.run stores them: a failed feed is "feed:<name>"
+        {
+            "run_id": [1, 1, 1, 2],
+            "source": ["feed:Wire A", "seeds/x.txt", "feed:Gone", "feed:Wire B"],
+        }
+    )
     index = _days("2025-09-01", "2025-09-08", "2025-09-15")
     frame = coverage_frame(daily, runs, errors, ["Wire A", "Wire B"], "week", index)
     assert frame["all_articles"].tolist() == [10, 2, 0]
@@ -75,6 +80,18 @@ def test_coverage_frame_counts_articles_sources_and_feeds() -> None:
     assert frame["feeds_configured"].tolist() == [2, 2, 2]
     assert frame["feeds_healthy"].tolist()[:2] == [1, 1]  # only configured feeds count
     assert np.isnan(frame["feeds_healthy"].iloc[2])  # nothing ran that week: unknown
+
+
+def test_feed_health_reads_the_stored_feed_prefix_only() -> None:
+    runs = pd.DataFrame({"run_id": [1], "started_at": ["2025-09-02T10:00:00+00:00"]})
+    index = _days("2025-09-01")
+    stored = pd.DataFrame({"run_id": [1, 1, 1], "source": ["feed:A", "feed:B", "feed:B"]})
+    assert feed_health_per_period(runs, stored, ["A", "B", "C"], "week", index).tolist() == [1]
+    # a seed file that happens to share a feed's name is not that feed failing
+    seeds = pd.DataFrame({"run_id": [1], "source": ["A"]})
+    assert feed_health_per_period(runs, seeds, ["A", "B"], "week", index).tolist() == [2]
+    # a name repeated in the list is one feed
+    assert feed_health_per_period(runs, stored, ["A", "A", "C"], "week", index).tolist() == [1]
 
 
 def test_feed_health_is_unknown_without_feeds_or_runs() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pandas as pd
@@ -12,9 +13,12 @@ import pytest
 
 from pipeline import queries
 from pipeline.config import Config, load_config
+from pipeline.coverage import coverage_frame
 from pipeline.errors import ConfigError
 from pipeline.export import manifest_path
+from pipeline.feed_cycle import collect_feeds
 from pipeline.insights import ArticleQuery
+from pipeline.run import run_pipeline
 from pipeline.snapshots import (
     SnapshotSpec,
     build_snapshot,
@@ -22,11 +26,20 @@ from pipeline.snapshots import (
     countries,
     export_articles,
     export_series,
+    feed_names,
     fetch_series_inputs,
     mention_groups,
 )
 from pipeline.store import open_store
+from tests.conftest import write_config
 from tests.demo_store import demo_config
+from tests.feed_server import (
+    FeedServer,
+    feed_server_fixture,  # noqa: F401
+    make_config,
+    rss,
+    story,
+)
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +131,65 @@ def test_export_functions_keep_their_signatures(config: Config, tmp_path: Path) 
     info = json.loads(manifest_path(tmp_path / "a.csv").read_text(encoding="utf-8"))
     assert rows == info["rows"] > 0 and info["filters"]["start"] == "2025-01-01"
     assert export_series(config, tmp_path / "s.csv", None, None) > 0
+
+
+def _feed_run_config(folder: Path, feeds: list[dict[str, object]]) -> Config:
+    """A real config.yaml with no seeds, these feeds, loopback fetching and weekly periods."""
+    path = write_config(folder, seeds=[], feeds=feeds)
+    text = path.read_text(encoding="utf-8").replace("period: day", "period: week")
+    fetch = "  fetch: {allow_private_addresses: true, total_timeout_s: 5.0}\n"
+    path.write_text(text.replace("sources:\n", "sources:\n" + fetch, 1), encoding="utf-8")
+    return load_config(path)
+
+
+def test_failed_feeds_make_their_period_thin_after_a_real_run(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    items = [story(n) | {"pubDate": format_datetime(now, usegmt=True)} for n in range(1, 9)]
+    feeds = [
+        {"name": "Good", "url": feed_server.add("/thin/good.xml", rss("Good", items))},
+        {"name": "Err500", "url": feed_server.add("/thin/500", "boom", status=500)},
+        {"name": "Broken", "url": feed_server.add("/thin/malformed.xml", "<rss><channel>")},
+        {"name": "Missing", "url": feed_server.url("/thin/nope.xml")},
+    ]
+    config = _feed_run_config(tmp_path, feeds)
+    summary = run_pipeline(config)
+    assert sorted(source for source, _ in summary.errors) == [
+        "feed:Broken", "feed:Err500", "feed:Missing",
+    ]  # fmt: skip
+    engine = open_store(config.database.url, create=False)
+    try:
+        frame, _ = build_snapshot(engine, config, "series", SnapshotSpec.from_config(config))
+    finally:
+        engine.dispose()
+    week = frame[frame["period"] == pd.Timestamp(now.date() - timedelta(days=now.weekday()))]
+    assert len(week) == 1 and week["articles"].iloc[0] > 0
+    row = week.iloc[0]
+    assert (row["feeds_configured"], row["feeds_healthy"]) == (4, 1)
+    assert bool(row["thin"])  # 1 of 4 feeds healthy: fewer than half
+
+
+def test_feeds_configured_counts_a_repeated_name_once_as_the_cycle_does(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    body = rss("Dup", [story(1)])
+    feeds = [
+        {"name": "A", "url": feed_server.add("/dup/a.xml", body)},
+        {"name": "A", "url": feed_server.add("/dup/a2.xml", body)},
+        {"name": "B", "url": feed_server.add("/dup/b.xml", body), "enabled": False},
+        {"name": "C", "url": feed_server.add("/dup/c.xml", body)},
+    ]
+    config = make_config(tmp_path, feeds)
+    engine = open_store(config.database.url)
+    try:
+        fetched = [o.name for o in collect_feeds(config, engine) if o.status == "ok"]
+    finally:
+        engine.dispose()
+    assert feed_names(config) == sorted(fetched) == ["A", "C"]
+    assert [feed_server.hits[p] for p in ("/dup/a.xml", "/dup/a2.xml", "/dup/c.xml")] == [1, 0, 1]
+    index = pd.DatetimeIndex([pd.Timestamp("2025-09-01")], name="period")
+    empty = pd.DataFrame(columns=["day", "articles", "sources"])
+    runs = pd.DataFrame({"run_id": [], "started_at": []})
+    cover = coverage_frame(empty, runs, runs, feed_names(config), "week", index)
+    assert cover["feeds_configured"].tolist() == [2]
