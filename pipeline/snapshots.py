@@ -226,8 +226,10 @@ def compose_series(
         index, spec.period, today or date.today(), config.index.provisional_days
     )
     if spec.view == "share" and inputs.shares is not None:
-        shares = share_frame(inputs.shares, kinds, spec.weights, spec.period, spec.standardise)
-        frame = frame.join(shares.reindex(index))
+        shares = share_frame(
+            inputs.shares, kinds, spec.weights, spec.period, spec.standardise, index=index
+        )
+        frame = frame.join(shares)
     frame.index.name = "period"
     return frame
 

@@ -117,6 +117,15 @@ def test_share_view_adds_share_columns(config: Config) -> None:
     assert (frame["decertification_risk_share"].dropna().between(0, 100)).all()
 
 
+def test_standardised_share_view_averages_100_over_the_exported_periods(config: Config) -> None:
+    spec = replace(SnapshotSpec.from_config(config), view="share", period="week", standardise=True)
+    frame = _series(config, spec, date(2026, 1, 1))
+    for column in ("decertification_risk_share", "cooperation_tone_share", "composite_share"):
+        assert frame[column].notna().sum() > 2
+        assert frame[column].mean() == pytest.approx(100.0)  # gaps do not count
+    assert frame.loc[frame["all_articles"] == 0, "composite_share"].isna().all()
+
+
 def test_build_snapshot_truncates_at_the_limit(config: Config) -> None:
     engine = open_store(config.database.url, create=False)
     spec = replace(SnapshotSpec.from_config(config), limit=2)
