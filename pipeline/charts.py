@@ -27,6 +27,11 @@ _LAYOUT = {
 }
 Span = tuple[pd.Timestamp, pd.Timestamp]
 DENSE_PERIODS = 400
+# A lone period: days shown either side (half a period; 3 for a day so the axis shows dates, not
+# hours) and the width of its volume bar (half a period). Without a period, a week is assumed.
+_LONE_PAD_DAYS = {"day": 3.0, "week": 3.5, "month": 15.0}
+_LONE_BAR_DAYS = {"day": 0.5, "week": 3.5, "month": 15.0}
+_DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +58,28 @@ def _days(frame: pd.DataFrame) -> list[str]:
     return [d.strftime("%Y-%m-%d") for d in pd.DatetimeIndex(frame.index)]
 
 
+def _lone_period(frame: pd.DataFrame) -> bool:
+    """One period only: Plotly would zoom its date axis to a millisecond around the point."""
+    return len(frame.index) == 1
+
+
+def _pad_lone_period(fig: go.Figure, frame: pd.DataFrame, period: str | None) -> None:
+    """Give a one-period chart a date axis: the point centred, half a period either side."""
+    if not _lone_period(frame):
+        return
+    start = pd.Timestamp(frame.index[0])
+    pad = _LONE_PAD_DAYS.get(period or "week", 3.5)
+    fig.update_xaxes(
+        range=[
+            (start - pd.Timedelta(days=pad)).isoformat(),
+            (start + pd.Timedelta(days=pad)).isoformat(),
+        ],
+        tickformat="%Y-%m-%d",
+        tick0=start.isoformat(),
+        dtick=_DAY_MS * (7 if pad > 7 else 1),
+    )
+
+
 def _values(series: pd.Series) -> list[float | None]:
     """Values rounded to 4 decimals (what the axes can show), gaps as None."""
     return [None if pd.isna(v) else round(float(v), 4) for v in series]
@@ -77,9 +104,16 @@ def _hover(frame: pd.DataFrame) -> tuple[list[list[object]], str]:
 
 
 def composite_figure(
-    frame: pd.DataFrame, marks: Marks, title: str = "Composite risk index"
+    frame: pd.DataFrame,
+    marks: Marks,
+    title: str = "Composite risk index",
+    *,
+    period: str | None = None,
 ) -> go.Figure:
-    """Composite (raw and smoothed), threshold, crossings, events and shading; volume beneath."""
+    """Composite (raw and smoothed), threshold, crossings, events and shading; volume beneath.
+
+    ``period`` (day, week, month) only sizes the x axis and the bar when there is one period.
+    """
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.75, 0.25], vertical_spacing=0.05
     )
@@ -91,7 +125,9 @@ def composite_figure(
             name="Composite (per period)",
             mode="lines" if _dense(frame) else "markers+lines",
             line={"color": PALETTE[5], "width": 1},
-            marker={"size": 5},
+            marker={
+                "size": 10 if _lone_period(frame) else 5
+            },  # a lone point: a ring around the mean
             connectgaps=False,
             customdata=custom,
             hovertemplate=hover,
@@ -111,7 +147,7 @@ def composite_figure(
         col=1,
     )
     _alerts(fig, marks)
-    _volume(fig, frame)
+    _volume(fig, frame, period)
     _legend_swatch(fig, marks.thin, THIN_FILL, "Thin coverage (shaded grey)")
     _legend_swatch(fig, marks.provisional, PROVISIONAL_FILL, "Provisional (shaded orange)")
     # Shapes and notes go in with one layout update: plotly's add_vline/add_vrect re-validate
@@ -130,6 +166,7 @@ def composite_figure(
     fig.update_yaxes(title_text="Articles per period", row=2, col=1)
     fig.update_xaxes(title_text="Event date", row=2, col=1)
     fig.update_layout(title=title, height=540, clickmode="event+select", **_LAYOUT)
+    _pad_lone_period(fig, frame, period)
     return fig
 
 
@@ -167,7 +204,13 @@ def _alerts(fig: go.Figure, marks: Marks) -> None:
                 y=[a.value for a in marks.alerts],
                 name="Threshold crossed (alert)",
                 mode="markers",
-                marker={"symbol": "triangle-up", "size": 13, "color": PALETTE[1]},
+                # open, so the point it marks stays visible inside it
+                marker={
+                    "symbol": "triangle-up-open",
+                    "size": 13,
+                    "color": PALETTE[1],
+                    "line": {"width": 2},
+                },
                 hovertemplate="alert %{x|%Y-%m-%d}: %{y:.3f}<extra></extra>",
             ),
             row=1,
@@ -175,7 +218,7 @@ def _alerts(fig: go.Figure, marks: Marks) -> None:
         )
 
 
-def _volume(fig: go.Figure, frame: pd.DataFrame) -> None:
+def _volume(fig: go.Figure, frame: pd.DataFrame, period: str | None) -> None:
     common: dict[str, Any] = {
         "x": _days(frame),
         "y": _values(frame["articles"]),
@@ -191,6 +234,8 @@ def _volume(fig: go.Figure, frame: pd.DataFrame) -> None:
         )
     else:
         volume = go.Bar(**common, marker={"color": PALETTE[7]}, opacity=0.55)
+        if _lone_period(frame):  # otherwise one bar is 1 ms wide, or fills the whole plot
+            volume.width = _LONE_BAR_DAYS.get(period or "week", 3.5) * _DAY_MS
     fig.add_trace(volume, row=2, col=1)
     if "all_articles" in frame.columns:
         fig.add_trace(
@@ -240,7 +285,9 @@ def _legend_swatch(fig: go.Figure, spans: Sequence[Span], colour: str, name: str
         )
 
 
-def signals_figure(frame: pd.DataFrame, labels: Mapping[str, str]) -> go.Figure:
+def signals_figure(
+    frame: pd.DataFrame, labels: Mapping[str, str], *, period: str | None = None
+) -> go.Figure:
     """Each signal on the shared risk scale, per period and smoothed."""
     fig = go.Figure()
     for i, (signal, label) in enumerate(labels.items()):
@@ -269,10 +316,13 @@ def signals_figure(frame: pd.DataFrame, labels: Mapping[str, str]) -> go.Figure:
     fig.update_yaxes(title_text="Risk (tone shown as (1 - tone) / 2)", range=[0, 1])
     fig.update_xaxes(title_text="Event date")
     fig.update_layout(title="Signals", height=380, **_LAYOUT)
+    _pad_lone_period(fig, frame, period)
     return fig
 
 
-def share_figure(frame: pd.DataFrame, labels: Mapping[str, str], unit: str) -> go.Figure:
+def share_figure(
+    frame: pd.DataFrame, labels: Mapping[str, str], unit: str, *, period: str | None = None
+) -> go.Figure:
     """The EPU-style share of articles above the threshold, per signal and weighted."""
     fig = go.Figure()
     for i, (signal, label) in enumerate(labels.items()):
@@ -300,6 +350,7 @@ def share_figure(frame: pd.DataFrame, labels: Mapping[str, str], unit: str) -> g
     fig.update_yaxes(title_text=unit, rangemode="tozero")
     fig.update_xaxes(title_text="Event date")
     fig.update_layout(title="Share of articles above the risk threshold", height=380, **_LAYOUT)
+    _pad_lone_period(fig, frame, period)
     return fig
 
 

@@ -133,3 +133,53 @@ def test_dense_series_draw_lines_and_sparse_ones_keep_markers() -> None:
     assert composite_figure(dense, _marks()).data[0].mode == "lines"
     assert signals_figure(dense, LABELS).data[0].mode == "lines"
     assert signals_figure(_frame(), LABELS).data[0].mode == "markers"
+
+
+def _one_week() -> pd.DataFrame:
+    return _frame().iloc[[3]].set_axis(pd.DatetimeIndex(["2026-11-16"], name="period"))
+
+
+def test_a_single_period_gets_a_padded_date_axis() -> None:
+    alert = [Crossing(pd.Timestamp("2026-11-16"), 0.7, None)]
+    fig = composite_figure(_one_week(), _marks(alerts=alert), period="week")
+    day_ms = 86_400_000
+    for axis in (fig.layout.xaxis, fig.layout.xaxis2):  # shared: the volume axis too
+        assert [pd.Timestamp(x) for x in axis.range] == [
+            pd.Timestamp("2026-11-12 12:00"),
+            pd.Timestamp("2026-11-19 12:00"),
+        ]  # half a week either side of the period start, not a millisecond
+        assert axis.tickformat == "%Y-%m-%d" and axis.dtick == day_ms
+    composite, smoothed, alerts, bars = fig.data[:4]
+    assert bars.type == "bar" and bars.width == 3.5 * day_ms
+    # the point stays visible: larger than the rolling-mean marker, inside an open triangle
+    assert composite.marker.size > 6 and alerts.marker.symbol == "triangle-up-open"
+
+
+def test_a_single_period_axis_follows_the_period() -> None:
+    month = _one_week().set_axis(pd.DatetimeIndex(["2026-11-01"], name="period"))
+    fig = signals_figure(month, LABELS, period="month")
+    assert [pd.Timestamp(x) for x in fig.layout.xaxis.range] == [
+        pd.Timestamp("2026-10-17"),
+        pd.Timestamp("2026-11-16"),
+    ]
+    assert fig.layout.xaxis.dtick == 7 * 86_400_000
+    share = share_figure(month.assign(composite_share=5.0), LABELS, "%", period="day")
+    assert [pd.Timestamp(x) for x in share.layout.xaxis.range] == [
+        pd.Timestamp("2026-10-29"),
+        pd.Timestamp("2026-11-04"),
+    ]
+
+
+def test_a_single_period_without_a_period_name_assumes_a_week() -> None:
+    month = _one_week().set_axis(pd.DatetimeIndex(["2026-11-01"], name="period"))
+    default = composite_figure(month, _marks())  # the axis still shows dates around the point
+    assert [pd.Timestamp(x) for x in default.layout.xaxis.range] == [
+        pd.Timestamp("2026-10-28 12:00"),
+        pd.Timestamp("2026-11-04 12:00"),
+    ]
+
+
+def test_several_periods_keep_plotly_autorange() -> None:
+    fig = composite_figure(_frame(), _marks(), period="day")
+    assert fig.layout.xaxis.range is None and fig.layout.xaxis.tickformat is None
+    assert fig.data[3].width is None and fig.data[0].marker.size == 5
