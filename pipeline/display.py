@@ -30,6 +30,23 @@ def safe_link(url: Any) -> str | None:
     return text if parts.scheme.lower() in {"http", "https"} and parts.netloc else None
 
 
+_DATE_FLAG_NOTES = {
+    "future-date": "refused the date {}: after the day the article was first seen",
+    "implausible-date": "refused the date {}: before 1990",
+    "undated": "no usable date: placed on the day it was first seen",
+}
+
+
+def date_flag_notes(flags: str | None) -> list[str]:
+    """Plain words for an article's ``date_flags``, so an analyst sees why its date is what it is
+    (an undated article counts in the period it was first seen in, not in its news period)."""
+    notes = []
+    for flag in filter(None, (flags or "").split(",")):
+        kind, _, value = flag.partition(":")
+        notes.append(_DATE_FLAG_NOTES[kind].format(value) if kind in _DATE_FLAG_NOTES else flag)
+    return notes
+
+
 def with_safe_links(frame: pd.DataFrame, column: str = "url") -> pd.DataFrame:
     """A copy with ``column`` cleared wherever it is not a safe link."""
     if column not in frame.columns:

@@ -14,6 +14,9 @@ from pipeline.records import Article, RawItem, content_hash, stable_article_id
 from pipeline.urls import canonical_url
 
 EARLIEST_PLAUSIBLE = date(1990, 1, 1)
+# The date flag of an article with no usable date (none given, unreadable or refused): its event
+# date is the day it was first seen, so it counts in that period; the dashboard says so.
+UNDATED = "undated"
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -54,6 +57,9 @@ def normalise_item(item: RawItem, ingested_at: datetime) -> Article:
     first_seen = (item.fetched_at or ingested_at).date()
     page_date, page_flags = check_date(item.page_date, first_seen)
     event_date, event_flags = check_date(item.event_date, first_seen)
+    flags = page_flags + event_flags
+    if event_date is None and page_date is None:
+        flags += (UNDATED,)  # placed on the day it was first seen, which need not be its news day
     digest = content_hash(title, text)
     url = canonical_url(item.url)
     return Article(
@@ -68,7 +74,7 @@ def normalise_item(item: RawItem, ingested_at: datetime) -> Article:
         ingested_at=ingested_at,
         content_hash=digest,
         origin=item.origin,
-        date_flags=tuple(dict.fromkeys(page_flags + event_flags)),
+        date_flags=tuple(dict.fromkeys(flags)),
     )
 
 

@@ -20,7 +20,9 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from pipeline import schema
+from pipeline.config import load_config
 from pipeline.queries import article_detail
+from pipeline.run import run_pipeline
 from pipeline.store import open_store
 from tests.conftest import ROOT, write_config
 from tests.demo_store import HOSTILE_TEXT, HOSTILE_TITLE, demo_config, fresh_copy
@@ -585,6 +587,30 @@ def test_empty_store_shows_the_command_that_fills_it(
     at.run()
     assert not at.exception
     assert "policy-risk run" in at.code[0].value
+
+
+def test_an_article_without_a_usable_date_says_where_it_was_placed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    record = {
+        "title": "Washington reviews Colombia's drug cooperation",
+        "text": "US officials met Colombian ministers in Bogota to review coca eradication "
+        "and extradition cooperation ahead of the certification decision.",
+        "published": "2025-02-30",  # not a date: the article is placed on its first-seen day
+    }
+    (seeds / "undated.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    config = write_config(tmp_path, seeds=[seeds])
+    run_pipeline(load_config(config), include_feeds=False)
+    with open_store(load_config(config).database.url).connect() as conn:
+        flags = conn.execute(select(schema.articles.c.date_flags)).scalars().all()
+    assert flags == ["undated"]
+    at = _start(config, monkeypatch)
+    _page(at, "Articles")
+    at.sidebar.checkbox(key="relevant_only").uncheck().run()
+    texts = " ".join(t.value for t in at.text)
+    assert "Date: no usable date: placed on the day it was first seen" in texts
 
 
 def test_invalid_config_is_a_short_error_not_a_traceback(

@@ -10,6 +10,7 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.display import (
+    date_flag_notes,
     feed_status,
     latest_refresh,
     safe_link,
@@ -40,6 +41,18 @@ from tests.conftest import write_config
 )
 def test_only_plain_web_links_are_kept(url: object, safe: bool) -> None:
     assert (safe_link(url) is not None) == safe
+
+
+def test_date_flags_are_said_in_plain_words() -> None:
+    assert date_flag_notes("") == [] and date_flag_notes(None) == []
+    assert date_flag_notes("future-date:2099-01-01,undated") == [
+        "refused the date 2099-01-01: after the day the article was first seen",
+        "no usable date: placed on the day it was first seen",
+    ]
+    assert date_flag_notes("implausible-date:1900-01-01") == [
+        "refused the date 1900-01-01: before 1990"
+    ]
+    assert date_flag_notes("some-new-flag") == ["some-new-flag"]  # unknown flags shown as stored
 
 
 def test_with_safe_links_clears_only_bad_cells() -> None:

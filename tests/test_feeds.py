@@ -82,7 +82,7 @@ def test_parse_feed_refuses_impossible_dates_that_feedparser_rewrites() -> None:
     far = next(i for i in parsed.items if i.title == "Far future")
     article = normalise_item(far, NOW)
     assert article.page_date is None and article.event_date == NOW.date()
-    assert article.date_flags == ("future-date:2100-01-01",)
+    assert article.date_flags == ("future-date:2100-01-01", "undated")
 
 
 def test_parse_feed_keeps_formula_titles_verbatim() -> None:

@@ -124,7 +124,18 @@ def test_future_dates_are_flagged_and_fall_back_to_first_seen(tmp_path: Path) ->
     item = replace(_item(), page_date=date(2031, 1, 1), event_date=date(1970, 1, 1))
     article = normalise_item(item, NOW)
     assert article.event_date == NOW.date()
-    assert set(article.date_flags) == {"future-date:2031-01-01", "implausible-date:1970-01-01"}
+    assert set(article.date_flags) == {
+        "future-date:2031-01-01",
+        "implausible-date:1970-01-01",
+        "undated",
+    }
+
+
+def test_an_article_without_any_usable_date_is_flagged_undated() -> None:
+    undated = normalise_item(replace(_item(), page_date=None, event_date=None), NOW)
+    assert undated.event_date == NOW.date() and undated.date_flags == ("undated",)
+    dated = normalise_item(replace(_item(), page_date=date(2025, 3, 2), event_date=None), NOW)
+    assert dated.event_date == date(2025, 3, 2) and dated.date_flags == ()
 
 
 def test_newer_schema_is_refused_with_clear_message(store_url: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pipeline.display import safe_link, with_safe_links
+from pipeline.display import date_flag_notes, safe_link, with_safe_links
 from pipeline.drilldown import top_sentence, top_terms
 from pipeline.errors import PipelineError
 from pipeline.examples import RELEVANCE
@@ -28,9 +28,11 @@ def show_detail(view: View, article_id: str, *, prefix: str, labels: bool = True
         return
     with st.container(border=True):
         st.text(str(found["title"]))
+        notes = date_flag_notes(found.get("date_flags"))
         st.text(
             f"Source: {found['source']}   Language: {found['language']}\n"
             f"Event date: {found['event_date']}   Page date: {found['page_date'] or 'unknown'}"
+            + "".join(f"\nDate: {note}" for note in notes)
         )
         link = safe_link(found.get("url"))
         if link:
