@@ -47,7 +47,7 @@ def composite(
         thin=spans(frame["thin"], spec.period) if shade else [],
         provisional=spans(frame["provisional"], spec.period) if shade else [],
     )
-    return dict(composite_figure(frame, marks).to_dict())
+    return dict(composite_figure(frame, marks, period=spec.period).to_dict())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -56,5 +56,6 @@ def second(url: str, stamp: str, config: Config, spec: SnapshotSpec, today: date
     frame = composed(url, stamp, config, spec, today)
     labels = signal_labels(config)
     if spec.view == "share":
-        return dict(share_figure(frame, labels, share_unit(spec.standardise)).to_dict())
-    return dict(signals_figure(frame, labels).to_dict())
+        unit = share_unit(spec.standardise)
+        return dict(share_figure(frame, labels, unit, period=spec.period).to_dict())
+    return dict(signals_figure(frame, labels, period=spec.period).to_dict())
