@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import TypeAdapter, ValidationError
 
 from pipeline.alerts import EXIT_NEW_ALERT, config_alerts
 from pipeline.cli_common import get_config
-from pipeline.config import Config
+from pipeline.config import Config, Weight
 from pipeline.errors import ConfigError
 from pipeline.insights import ArticleQuery
 from pipeline.queries import ArticleFilter
@@ -91,14 +92,23 @@ def _parse_range(text: str) -> tuple[str, tuple[float, float]]:
         raise click.BadParameter(f"expected SIGNAL:LOW:HIGH, got {text!r}") from None
 
 
+_WEIGHT = TypeAdapter(Weight)  # the config's rule: a finite number in [-1, 1]
+
+
 def _parse_weight(text: str, config: Config) -> tuple[str, float]:
     name, _, value = text.partition("=")
     if name not in config.signals:
         raise click.BadParameter(f"unknown signal {name!r} in --weight {text!r}")
     try:
-        return name, float(value)
+        number = float(value)
     except ValueError:
         raise click.BadParameter(f"expected SIGNAL=NUMBER, got {text!r}") from None
+    try:
+        return name, _WEIGHT.validate_python(number)
+    except ValidationError:
+        raise click.BadParameter(
+            f"expected a number between -1 and 1, got {value!r}", param_hint="'--weight'"
+        ) from None
 
 
 _FILTER_OPTIONS = (
@@ -149,9 +159,17 @@ def _from_manifest(ctx: click.Context, config: Config, like: Path) -> tuple[str,
             raise click.UsageError(f"--like takes every setting from the manifest; drop --{name}")
     try:
         info = json.loads(like.read_text(encoding="utf-8"))
-        return str(info.get("kind") or "articles"), SnapshotSpec.from_manifest(info, config)
+        kind, spec = str(info.get("kind") or "articles"), SnapshotSpec.from_manifest(info, config)
     except (OSError, ValueError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{like}: not a snapshot manifest ({exc})") from None
+    for name, weight in spec.weights.items():  # json.loads reads NaN: the manifest must not
+        try:
+            _WEIGHT.validate_python(weight)
+        except ValidationError:
+            raise ConfigError(
+                f"{like}: weights.{name}: expected a number between -1 and 1, got {weight!r}"
+            ) from None
+    return kind, spec
 
 
 @click.command("export")

@@ -73,8 +73,10 @@ def write_snapshot(csv_path: Path, frame: pd.DataFrame, info: dict[str, Any]) ->
 
 
 def manifest_json(info: dict[str, Any]) -> bytes:
-    """Serialise a manifest (dates as ISO strings)."""
-    return (json.dumps(info, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    """Serialise a manifest (dates as ISO strings) as strict JSON: a NaN or infinity raises
+    ``ValueError`` instead of writing a token that strict parsers reject."""
+    text = json.dumps(info, indent=2, ensure_ascii=False, default=str, allow_nan=False)
+    return (text + "\n").encode("utf-8")
 
 
 def snapshot_zip(csv_name: str, csv_data: bytes, manifest_data: bytes) -> bytes:

@@ -131,3 +131,46 @@ def test_export_like_reproduces_a_dashboard_download_byte_for_byte(
     assert result.exit_code == 0, result.output
     assert (tmp_path / "cli.csv").read_bytes() == screen
     assert len(screen.decode("utf-8").splitlines()) > 1
+
+
+@pytest.mark.parametrize("value", ["5", "-3", "nan", "inf", "-1.01"])
+def test_export_refuses_a_weight_outside_minus_one_to_one(
+    value: str, demo: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "w.csv"
+    result = invoke(
+        demo, "export", "--series", "--output", out, "--weight", f"cooperation_tone={value}"
+    )
+    assert result.exit_code == 2, result.output
+    assert f"expected a number between -1 and 1, got {value!r}" in result.output
+    assert "--weight" in result.output
+    assert not out.exists() and not manifest_path(out).exists()
+
+
+def test_export_takes_the_weight_bounds_themselves(demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "w.csv"
+    _export(
+        demo,
+        out,
+        "--series",
+        "--weight",
+        "cooperation_tone=-1",
+        "--weight",
+        "decertification_risk=1",
+    )
+    info = json.loads(manifest_path(out).read_text(encoding="utf-8"))
+    assert (
+        info["weights"]["cooperation_tone"] == -1 and info["weights"]["decertification_risk"] == 1
+    )
+
+
+def test_export_like_refuses_a_manifest_with_a_nan_weight(demo: Path, tmp_path: Path) -> None:
+    manifest = tmp_path / "nan.manifest.json"
+    manifest.write_text(
+        '{"kind": "series", "weights": {"cooperation_tone": NaN}}', encoding="utf-8"
+    )
+    out = tmp_path / "x.csv"
+    result = invoke(demo, "export", "--output", out, "--like", manifest)
+    assert result.exit_code == 1
+    assert "weights.cooperation_tone: expected a number between -1 and 1, got nan" in result.output
+    assert not out.exists()

@@ -9,8 +9,9 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
-from pipeline.export import frame_to_csv, manifest, neutralise_cell, write_snapshot
+from pipeline.export import frame_to_csv, manifest, manifest_json, neutralise_cell, write_snapshot
 
 
 def test_formula_like_text_is_neutralised() -> None:
@@ -43,3 +44,10 @@ def test_snapshot_writes_csv_and_manifest(tmp_path: Path) -> None:
     assert info["rows"] == 1 and info["kind"] == "articles" and info["weights"] == {"x": 0.5}
     assert "generated_at" in info
     assert target.read_text(encoding="utf-8").splitlines() == ["id,decertification_risk", "a,0.9"]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_a_manifest_is_strict_json_and_never_holds_nan(bad: float) -> None:
+    with pytest.raises(ValueError):
+        manifest_json({"kind": "series", "weights": {"tone": bad}})
+    assert json.loads(manifest_json({"weights": {"tone": -0.5}})) == {"weights": {"tone": -0.5}}
