@@ -8,6 +8,7 @@ Errors are raised as PipelineError subclasses and left to the main group to prin
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,8 @@ from pipeline.alerts import EXIT_NEW_ALERT, config_alerts
 from pipeline.cli_common import get_config
 from pipeline.config import Config, Weight
 from pipeline.errors import ConfigError
-from pipeline.insights import ArticleQuery
+from pipeline.examples import RELEVANCE
+from pipeline.insights import SORT_KEYS, ArticleQuery
 from pipeline.queries import ArticleFilter
 from pipeline.snapshots import (
     SnapshotSpec,
@@ -87,9 +89,33 @@ def _record(alert: Any) -> dict[str, Any]:
 def _parse_range(text: str) -> tuple[str, tuple[float, float]]:
     try:
         name, low, high = text.split(":")
-        return name, (float(low), float(high))
+        bounds = float(low), float(high)
     except ValueError:
         raise click.BadParameter(f"expected SIGNAL:LOW:HIGH, got {text!r}") from None
+    if not all(math.isfinite(b) for b in bounds):
+        raise click.BadParameter(f"bounds must be numbers, got {text!r}", param_hint="'--range'")
+    if bounds[0] > bounds[1]:  # an empty CSV that looks like a result
+        raise click.BadParameter(
+            f"LOW is above HIGH in {text!r}; write SIGNAL:{high}:{low}", param_hint="'--range'"
+        )
+    return name, bounds
+
+
+def _check_choices(config: Config, opts: dict[str, Any]) -> None:
+    """Refuse settings the export would not apply, so the manifest records only what did."""
+    columns = (*SORT_KEYS, *config.signals, RELEVANCE)  # what ``insights`` sorts by
+    if opts["sort_by"] not in columns:
+        raise click.BadParameter(
+            f"unknown column {opts['sort_by']!r}; choose one of {', '.join(columns)}",
+            param_hint="'--sort'",
+        )
+    if opts["standardise"] and not opts["share"]:
+        raise click.UsageError("--standardise applies to the share columns: add --share")
+    if opts["start"] and opts["end"] and opts["start"] > opts["end"]:
+        raise click.BadParameter(
+            f"{opts['start']:%Y-%m-%d} is after --to {opts['end']:%Y-%m-%d}",
+            param_hint="'--from'",
+        )
 
 
 _WEIGHT = TypeAdapter(Weight)  # the config's rule: a finite number in [-1, 1]
@@ -119,6 +145,7 @@ _FILTER_OPTIONS = (
 
 
 def _spec_from_options(config: Config, opts: dict[str, Any]) -> SnapshotSpec:
+    _check_choices(config, opts)
     base = SnapshotSpec.from_config(config)
     for name, _ in map(_parse_range, opts["ranges"]):
         if name not in config.signals and name != "relevance":
@@ -200,7 +227,10 @@ def _from_manifest(ctx: click.Context, config: Config, like: Path) -> tuple[str,
     "--mentions", multiple=True, metavar="COUNTRY",
     help="Only articles mentioning the monitored country or partner (repeatable).",
 )  # fmt: skip
-@click.option("--sort", "sort_by", default="event_date", show_default=True, help="Sort column.")
+@click.option(
+    "--sort", "sort_by", default="event_date", show_default=True,
+    help="Sort column: event_date, page_date, title, source, language, a signal or relevance.",
+)  # fmt: skip
 @click.option("--ascending", is_flag=True, help="Sort ascending (default: descending).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many articles.")
 @click.option(
@@ -210,7 +240,9 @@ def _from_manifest(ctx: click.Context, config: Config, like: Path) -> tuple[str,
 @click.option("--period", type=click.Choice(["day", "week", "month"]), help="Series period.")
 @click.option("--window", type=click.IntRange(1, 365), help="Smoothing window in periods.")
 @click.option("--share", is_flag=True, help="Add the EPU-style share columns to the series.")
-@click.option("--standardise", is_flag=True, help="Standardise each outlet's share (EPU).")
+@click.option(
+    "--standardise", is_flag=True, help="Standardise each outlet's share (EPU; needs --share)."
+)
 @click.option("--zip", "as_zip", is_flag=True, help="Write one zip holding the CSV and manifest.")
 @click.option(
     "--like", type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -174,3 +174,33 @@ def test_export_like_refuses_a_manifest_with_a_nan_weight(demo: Path, tmp_path: 
     assert result.exit_code == 1
     assert "weights.cooperation_tone: expected a number between -1 and 1, got nan" in result.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--sort", "nonsense"], "unknown column 'nonsense'; choose one of event_date, page_date"),
+        (["--series", "--standardise"], "--standardise applies to the share columns: add --share"),
+        (["--from", "2026-12-01", "--to", "2026-01-01"], "'--from': 2026-12-01 is after --to"),
+        (["--range", "decertification_risk:1:0"], "'--range': LOW is above HIGH"),
+        (["--range", "decertification_risk:nan:1"], "'--range': bounds must be numbers"),
+    ],
+    ids=["sort", "standardise", "dates", "range", "range-nan"],
+)
+def test_export_refuses_a_filter_it_would_not_apply(
+    args: list[str], expected: str, demo: Path, tmp_path: Path
+) -> None:
+    """Each of these once wrote a CSV (sorted otherwise, or empty) whose manifest claimed it."""
+    out = tmp_path / "x.csv"
+    result = invoke(demo, "export", "--output", out, *args)
+    assert result.exit_code == 2, result.output
+    assert expected in result.output
+    assert not out.exists() and not manifest_path(out).exists()
+
+
+def test_export_sorts_by_relevance_and_by_the_same_day_range(demo: Path, tmp_path: Path) -> None:
+    rows = _export(demo, tmp_path / "r.csv", "--sort", "relevance", "--ascending")
+    values = [float(r["relevance"]) for r in rows if r["relevance"]]
+    assert values and values == sorted(values)
+    same = _export(demo, tmp_path / "d.csv", "--from", "2025-01-01", "--to", "2025-01-01")
+    assert all(r["event_date"] == "2025-01-01" for r in same)
