@@ -205,7 +205,8 @@ def _from_manifest(ctx: click.Context, config: Config, like: Path) -> tuple[str,
     "output_path",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="CSV file to write; a .manifest.json is written beside it (or a .zip with --zip).",
+    help="CSV file to write, with a .manifest.json beside it; with --zip, a .zip file holding "
+    "both.",
 )
 @click.option("--from", "start", type=_DATE, help="First event date (YYYY-MM-DD).")
 @click.option("--to", "end", type=_DATE, help="Last event date (YYYY-MM-DD).")
@@ -243,7 +244,10 @@ def _from_manifest(ctx: click.Context, config: Config, like: Path) -> tuple[str,
 @click.option(
     "--standardise", is_flag=True, help="Standardise each outlet's share (EPU; needs --share)."
 )
-@click.option("--zip", "as_zip", is_flag=True, help="Write one zip holding the CSV and manifest.")
+@click.option(
+    "--zip", "as_zip", is_flag=True,
+    help="Write one zip holding the CSV and manifest; --output must then end in .zip.",
+)  # fmt: skip
 @click.option(
     "--like", type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Reproduce a dashboard snapshot: take every setting from its .manifest.json.",
@@ -258,6 +262,10 @@ def export_command(
 
     Example: policy-risk export --output snapshot.csv --from 2025-01-01 --search coca
     """
+    if as_zip and output_path.suffix.lower() != ".zip":  # a zip named X.csv opens as garbage
+        raise click.BadParameter(
+            f"{output_path.name} with --zip: name the archive X.zip", param_hint="'--output'"
+        )
     config = get_config(ctx)
     if like is not None:
         kind, spec = _from_manifest(ctx, config, like)

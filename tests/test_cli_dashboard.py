@@ -204,3 +204,13 @@ def test_export_sorts_by_relevance_and_by_the_same_day_range(demo: Path, tmp_pat
     assert values and values == sorted(values)
     same = _export(demo, tmp_path / "d.csv", "--from", "2025-01-01", "--to", "2025-01-01")
     assert all(r["event_date"] == "2025-01-01" for r in same)
+
+
+def test_export_zip_refuses_an_output_not_named_zip(demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "snap.csv"
+    result = invoke(demo, "export", "--output", out, "--zip", "--limit", "5")
+    assert result.exit_code == 2, result.output
+    assert "snap.csv with --zip: name the archive X.zip" in result.output
+    assert list(tmp_path.iterdir()) == []
+    upper = invoke(demo, "export", "--output", tmp_path / "SNAP.ZIP", "--zip", "--limit", "5")
+    assert upper.exit_code == 0 and zipfile.is_zipfile(tmp_path / "SNAP.ZIP")
