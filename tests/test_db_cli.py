@@ -19,7 +19,7 @@ from pipeline.engine import MIGRATION_LOCK, make_engine, write
 from pipeline.errors import StoreError
 from pipeline.records import Article, Score
 from pipeline.run import run_pipeline
-from tests.conftest import SMALL_SEEDS
+from tests.conftest import SMALL_SEEDS, write_config
 from tests.pg import store_url_fixture  # noqa: F401
 from tests.pipeline_runs import trained_models_fixture, write_run_config  # noqa: F401
 from tests.store_checks import assert_totals_consistent, per_article_rows
@@ -133,13 +133,34 @@ def test_every_db_command_has_help_with_an_example() -> None:
 def test_current_and_upgrade_on_a_new_store(tmp_path: Path, trained_models: Path) -> None:
     config = write_run_config(tmp_path, [], trained_models)
     result = _invoke(config, "current", "--check")
-    assert result.exit_code == 1 and "empty database" in result.output
+    assert result.exit_code == 1 and "no database at" in result.output
     result = _invoke(config, "upgrade")
     assert result.exit_code == 0, result.output
     assert f"created the schema at revision {schema.HEAD_REVISION}" in result.output
     assert _invoke(config, "upgrade").output.endswith("(head); nothing to do.\n")
     result = _invoke(config, "status", "--check")
     assert result.exit_code == 0 and "up to date" in result.output
+
+
+def test_current_on_a_missing_sqlite_file_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A status check reports the missing file instead of creating an empty database there
+    (after which the dashboard would say "no articles" rather than "no database yet")."""
+    (tmp_path / "cfg").mkdir()
+    config = write_config(tmp_path / "cfg")
+    database = tmp_path / "data" / "y.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
+    result = _invoke(config, "current")
+    assert result.exit_code == 0, result.output
+    assert f"no database at {database}" in result.output
+    checked = _invoke(config, "status", "--check")
+    assert checked.exit_code == 1 and f"no database at {database}" in checked.output
+    assert not database.exists() and not database.parent.exists()
+    database.parent.mkdir()
+    database.touch()  # an existing empty file is a store without a schema
+    result = _invoke(config, "current", "--check")
+    assert result.exit_code == 1 and "empty database" in result.output
 
 
 def test_upgrade_moves_an_old_store_to_head(
