@@ -94,14 +94,22 @@ def run(ctx: click.Context, no_feeds: bool, worker: str, workers: int | None) ->
         ctx.exit(1)
 
 
+PORT_OPTION = click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    envvar="PORT",
+    default=8501,
+    show_default=True,
+    help="Port, 1-65535 (or set PORT); it must be free on 127.0.0.1.",
+)
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
 @cli.command()
-@click.option(
-    "--port", type=int, envvar="PORT", default=8501, show_default=True, help="Port (or set PORT)."
-)
+@PORT_OPTION
 @click.pass_context
 def dashboard(ctx: click.Context, port: int) -> None:
     """Start the Streamlit dashboard on http://localhost:PORT (127.0.0.1 only).
@@ -131,18 +139,18 @@ def dashboard(ctx: click.Context, port: int) -> None:
 
 
 @cli.command()
-@click.option(
-    "--port", type=int, envvar="PORT", default=8501, show_default=True, help="Port (or set PORT)."
-)
+@PORT_OPTION
 @click.pass_context
 def up(ctx: click.Context, port: int) -> None:
     """Run the pipeline, then start the dashboard.
 
     Example: PORT=8600 policy-risk up
     """
+    from pipeline.dashboard_server import ensure_port_free
     from pipeline.run import run_pipeline
 
     config = get_config(ctx)
+    ensure_port_free(port)  # before the run, not after it
     summary = run_pipeline(config, progress=echo_progress)
     click.echo(f"Run {summary.run_id}: {summary.added} added, {summary.scored} scored.", err=True)
     for source, message in summary.errors:

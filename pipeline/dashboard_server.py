@@ -13,6 +13,7 @@ like the rest of the dashboard.
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
@@ -61,6 +62,23 @@ def local_url(port: int) -> str:
     return f"http://127.0.0.1:{port}"
 
 
+def ensure_port_free(port: int) -> None:
+    """Bind 127.0.0.1:``port`` for a moment, as Streamlit will, and raise if that fails.
+
+    Streamlit itself would only fail after the health check, which another server already on
+    the port answers: the command would announce a dashboard that is not this one.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Tornado binds
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise DashboardStartError(
+                f"port {port} is already in use on 127.0.0.1; choose another with --port or PORT"
+                f" ({error.strerror})"
+            ) from None
+
+
 def wait_until_healthy(
     url: str, process: subprocess.Popen[bytes], timeout: float = START_TIMEOUT_S
 ) -> None:
@@ -97,7 +115,9 @@ def start(
 ) -> tuple[subprocess.Popen[bytes], str | None]:
     """Start the server on ``port`` (``popen``: env, output, cwd), wait for its health, then
     give it its first run; the process and what ``first_run`` said. A server that never
-    answers is stopped (``DashboardStartError``), as is one interrupted while starting."""
+    answers is stopped (``DashboardStartError``), as is one interrupted while starting; a
+    port already taken is refused before anything starts."""
+    ensure_port_free(port)
     process = subprocess.Popen(streamlit_command(port, script), **popen)
     url = local_url(port)
     try:

@@ -6,17 +6,29 @@ per visitor, would leave the first analyst waiting for the imports and cold cach
 
 from __future__ import annotations
 
+import http.server
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from pipeline.dashboard_server import FIRST_RUN_PATH, HEALTH_PATH, local_url
+from pipeline.cli import cli
+from pipeline.dashboard_server import (
+    FIRST_RUN_PATH,
+    HEALTH_PATH,
+    DashboardStartError,
+    ensure_port_free,
+    local_url,
+)
 from tests.browser import free_port, start_dashboard, stop_dashboard
 from tests.conftest import ROOT, write_config
 
@@ -118,3 +130,76 @@ def test_policy_risk_dashboard_announces_the_page_after_its_first_run(
             process.wait()
         if process.stderr is not None:
             process.stderr.close()
+
+
+class _OtherServer(http.server.BaseHTTPRequestHandler):
+    """Another program on the port that answers every GET with "ok", as a dashboard's health
+    check does."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(name="taken_port")
+def taken_port_fixture() -> Iterator[int]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OtherServer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("command", ["dashboard", "up"])
+@pytest.mark.parametrize("port", ["99999", "0", "-1"])
+def test_a_port_outside_1_to_65535_is_a_usage_error(
+    command: str, port: str, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path)
+    result = CliRunner().invoke(cli, ["--config", str(config), command, "--port", port])
+    assert result.exit_code == 2, result.output
+    assert "is not in the range 1<=x<=65535" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "test.db").exists()
+
+
+def test_ensure_port_free_refuses_a_port_held_by_a_socket() -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        with pytest.raises(DashboardStartError, match=f"port {port} is already in use"):
+            ensure_port_free(port)
+    ensure_port_free(port)  # free again once closed
+
+
+@pytest.mark.parametrize("command", ["dashboard", "up"])
+def test_a_taken_port_is_refused_before_anything_starts(
+    command: str, taken_port: int, tmp_path: Path
+) -> None:
+    """Streamlit's health check would reach the other server: the command announced a dashboard
+    that was not its own, then failed (``up`` after a whole pipeline run)."""
+    config = write_config(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "--config", str(config), command],
+        cwd=ROOT,
+        env={**os.environ, "PORT": str(taken_port)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 1, result.stderr
+    expected = (
+        f"Error: port {taken_port} is already in use on 127.0.0.1; "
+        "choose another with --port or PORT"
+    )
+    assert expected in result.stderr
+    assert "Dashboard on" not in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "test.db").exists()  # ``up`` did not run the pipeline first
+    assert _get(f"{local_url(taken_port)}{HEALTH_PATH}") == (200, "ok")  # the other one lives
