@@ -202,6 +202,7 @@ def load_config(path: Path | str | None = None) -> Config:
     except ValidationError as exc:
         raise ConfigError(_describe(config_path, raw, exc.errors()[0])) from None
     _check_signal_names(config_path, raw, config)
+    _check_feed_names(config_path, raw, config)
     return _resolve(config)
 
 
@@ -315,6 +316,20 @@ def _check_signal_names(path: Path, raw: Any, config: Config) -> None:
                 f"{path.name}: signals.{name}: expected a name of lower-case letters, digits and "
                 f"underscores, starting with a letter{_where(line)}"
             )
+
+
+def _check_feed_names(path: Path, raw: Any, config: Config) -> None:
+    """A feed's name keys its health row and its failures in the run log, so two feeds sharing
+    one would read as one feed (the second never fetched, its failure charged to the first)."""
+    first: dict[str, int] = {}
+    for number, feed in enumerate(config.sources.feeds):
+        if feed.name in first:
+            line = _line_of(raw, ["sources", "feeds", number, "name"])
+            raise ConfigError(
+                f"{path.name}: sources.feeds.{number}.name: {feed.name!r} is already the name of "
+                f"sources.feeds.{first[feed.name]}; expected a name of its own{_where(line)}"
+            )
+        first[feed.name] = number
 
 
 def _where(line: int | None) -> str:

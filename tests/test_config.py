@@ -268,3 +268,19 @@ def test_bad_signal_name_error_gives_its_line(tmp_path: Path) -> None:
     text = MINIMAL.format(weight=0.4).replace("cooperation_tone:", "Cooperation-Tone:")
     with pytest.raises(ConfigError, match=r"starting with a letter \(line 10\)$"):
         load_config(_write(tmp_path, text))
+
+
+def test_two_feeds_with_one_name_are_refused_at_the_second(tmp_path: Path) -> None:
+    feeds = (
+        "  seeds: [seeds]\n  feeds:\n"
+        "    - {name: Wire, url: 'https://a.example/rss'}\n"
+        "    - {name: Other, url: 'https://b.example/rss'}\n"
+        "    - {name: Wire, url: 'https://c.example/rss', enabled: false}\n"
+    )
+    text = MINIMAL.format(weight=0.4).replace("  seeds: [seeds]\n", feeds)
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text))
+    assert str(info.value) == (
+        "config.yaml: sources.feeds.2.name: 'Wire' is already the name of sources.feeds.0; "
+        "expected a name of its own (line 9)"
+    )
