@@ -336,6 +336,12 @@ def _where(line: int | None) -> str:
     return f" (line {line})" if line else ""
 
 
+def line_suffix(node: Any, *path: Any) -> str:
+    """`` (line N)`` for the key at ``path`` below a round-trip YAML node, as config errors end;
+    empty when the line is unknown (the config writer and OPML import end their errors so too)."""
+    return _where(_line_of(node, list(path)))
+
+
 def _resolve(config: Config) -> Config:
     base = config.base_dir
     signals = {

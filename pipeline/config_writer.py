@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import Config, load_config, read_yaml
+from pipeline.config import Config, line_suffix, load_config, read_yaml
 from pipeline.errors import ConfigError
 
 _TOKEN = re.compile(r"[^\s#,}\]]+")
@@ -57,7 +57,7 @@ def render_with_weights(path: Path, weights: Mapping[str, float]) -> str:
     signals = data.get("signals") if isinstance(data, dict) else None
     if not isinstance(signals, dict):
         raise ConfigError(
-            f"{path.name}: signals: expected a mapping of signals{_line(data, 'signals')}"
+            f"{path.name}: signals: expected a mapping of signals{line_suffix(data, 'signals')}"
         )
     check_weights(path, weights, signals)
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -76,19 +76,11 @@ def _weight_position(path: Path, signals: Mapping[str, Any], name: str) -> tuple
     lc = getattr(entry, "lc", None)
     if not isinstance(entry, dict) or "weight" not in entry or lc is None:
         raise ConfigError(
-            f"{path.name}: signals.{name}.weight: required key is missing{_line(signals, name)}"
+            f"{path.name}: signals.{name}.weight: required key is missing"
+            + line_suffix(signals, name)
         )
     line, column = lc.value("weight")
     return int(line), int(column)
-
-
-def _line(mapping: Any, key: str) -> str:
-    """`` (line N)`` for a key of a round-trip mapping, as config errors end; empty if unknown."""
-    lc = getattr(mapping, "lc", None)
-    try:
-        return f" (line {lc.key(key)[0] + 1})" if lc is not None else ""
-    except (KeyError, TypeError):
-        return ""
 
 
 def save_weights(path: Path, weights: Mapping[str, float]) -> Config:

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from pipeline.config import FeedConfig, explain_error, read_yaml
+from pipeline.config import FeedConfig, explain_error, line_suffix, read_yaml
 from pipeline.errors import ConfigError, SourceError
 from pipeline.fetch import host_of
 from pipeline.urls import is_web_url
@@ -121,28 +121,20 @@ def append_feeds(config_path: Path, feeds: list[FeedConfig]) -> None:
     sources = document.setdefault("sources", CommentedMap())
     if not isinstance(sources, dict):
         raise ConfigError(
-            f"{config_path.name}: sources: expected a mapping{_line(document, 'sources')}"
+            f"{config_path.name}: sources: expected a mapping{line_suffix(document, 'sources')}"
         )
     entries = sources.get("feeds")
     if entries is None:
         entries = sources["feeds"] = CommentedSeq()
     if not isinstance(entries, list):
         raise ConfigError(
-            f"{config_path.name}: sources.feeds: expected a list{_line(sources, 'feeds')}"
+            f"{config_path.name}: sources.feeds: expected a list{line_suffix(sources, 'feeds')}"
         )
     if isinstance(entries, CommentedSeq):
         entries.fa.set_block_style()  # `feeds: []` would otherwise grow into one long flow line
     for feed in feeds:
         entries.append(CommentedMap({"name": feed.name, "url": feed.url}))
     _write_atomically(config_path, document)
-
-
-def _line(mapping: Any, key: str) -> str:
-    lc = getattr(mapping, "lc", None)
-    try:
-        return f" (line {lc.key(key)[0] + 1})" if lc is not None else ""
-    except (KeyError, TypeError):
-        return ""
 
 
 def _write_atomically(path: Path, document: Any) -> None:
