@@ -72,11 +72,12 @@ def run(ctx: click.Context, no_feeds: bool, worker: str, workers: int | None) ->
 
     Example: policy-risk run
     """
+    from pipeline.engine import safe_url
     from pipeline.parallel_scoring import worker_count
     from pipeline.run import run_pipeline
 
     config = get_config(ctx)
-    click.echo(f"Ingesting into {config.database.url} ...", err=True)
+    click.echo(f"Ingesting into {safe_url(config.database.url)} ...", err=True)
     summary = run_pipeline(
         config,
         worker=worker,

@@ -219,3 +219,18 @@ def test_config_from_environment_variable(
     result = CliRunner().invoke(cli, ["run", "--no-feeds"])
     assert result.exit_code == 0, result.output
     assert "3 added" in result.output
+
+
+def test_run_never_prints_the_database_password(
+    config_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as closed:  # a local port nothing listens on: the run fails to connect
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("DATABASE_URL", f"postgresql+psycopg://monitor:S3CRETpw@127.0.0.1:{port}/x")
+    result = CliRunner().invoke(cli, ["--config", str(config_path), "run", "--no-feeds"])
+    assert result.exit_code == 1
+    assert "Ingesting into postgresql+psycopg://monitor:***@127.0.0.1" in result.output
+    assert "cannot open database" in result.output and "S3CRETpw" not in result.output
