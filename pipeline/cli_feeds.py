@@ -142,7 +142,9 @@ def _print_outcome(outcome: FeedOutcome, limit: int) -> None:
 def watch_command(ctx: click.Context, every: str, worker: str, max_cycles: int | None) -> None:
     """Ingest and score on a schedule until Ctrl-C or SIGTERM; one line per cycle.
 
-    Never overlaps itself: a second watch on the same database refuses to start.
+    Never overlaps itself on this machine: a second watch on the same SQLite file, or on the
+    same PostgreSQL database with a config in the same folder, refuses to start. Workers on
+    other machines may run at once: feeds are claimed.
 
     Example: policy-risk watch --every 15m
     """

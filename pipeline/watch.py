@@ -10,6 +10,7 @@ A second signal while finishing restores the default handler and interrupts at o
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import re
@@ -23,6 +24,7 @@ from types import FrameType
 from typing import Any, Protocol
 
 from pipeline.config import Config
+from pipeline.engine import safe_url
 from pipeline.errors import ConfigError, PipelineError
 
 log = logging.getLogger(__name__)
@@ -62,12 +64,15 @@ def parse_interval(text: str) -> float:
 
 
 def lock_path(config: Config) -> Path:
-    """Where the watch lock lives: beside the SQLite file, else beside the config file."""
+    """Where the watch lock lives: beside the SQLite file, else beside the config file under a
+    name drawn from the database URL (password left out), so two configs in one folder that
+    name different PostgreSQL databases do not block each other."""
     url = config.database.url
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         database = Path(url[len("sqlite:///"):])
         return database.with_name(database.name + ".watch.lock")
-    return config.base_dir / ".policy-risk-watch.lock"
+    digest = hashlib.sha256(safe_url(url).encode("utf-8")).hexdigest()[:12]
+    return config.base_dir / f".policy-risk-watch-{digest}.lock"
 
 
 @contextmanager

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli_feeds import watch_command
-from pipeline.config import Config
+from pipeline.config import Config, DatabaseConfig
 from pipeline.errors import ConfigError, PipelineError, SourceError
 from pipeline.store import open_store
 from pipeline.watch import lock_path, parse_interval, run_watch, watch_lock
@@ -83,6 +83,18 @@ def test_watch_never_overlaps_itself(tmp_path: Path) -> None:
         with pytest.raises(PipelineError, match="another watch is already running"):
             run_watch(config, every_s=1, max_cycles=1, cycle=lambda c, w: Summary())
     assert run_watch(config, every_s=1, max_cycles=1, cycle=lambda c, w: Summary()) == 1
+
+
+def test_watch_locks_a_postgresql_store_per_database_not_per_folder(tmp_path: Path) -> None:
+    def at(url: str) -> Path:
+        config = make_config(tmp_path, [])
+        return lock_path(config.model_copy(update={"database": DatabaseConfig(url=url)}))
+
+    team = at("postgresql+psycopg://monitor:one@db.internal:5432/team")
+    assert team.parent == tmp_path and team.name.endswith(".lock")
+    assert at("postgresql+psycopg://monitor:two@db.internal:5432/team") == team  # same database
+    assert at("postgresql+psycopg://monitor:one@db.internal:5432/other") != team
+    assert "one" not in team.name
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
