@@ -28,6 +28,7 @@ class ModelCard:
     version: str
     trained_at: str = ""
     n_train: int | None = None
+    n_analyst: int | None = None  # of n_train, analysts' label corrections (None: older card)
     sklearn_version: str = ""
     metrics_cv: Mapping[str, float] = field(default_factory=dict)
     metrics_held_out: Mapping[str, float] = field(default_factory=dict)
@@ -53,12 +54,13 @@ def read_card(path: Path, signal: str, current: str | None = None) -> ModelCard:
     if not isinstance(data, dict):
         data = {}
     version = str(data.get("version") or version)
-    n_train = data.get("n_train")
+    n_train, n_analyst = data.get("n_train"), data.get("n_analyst")
     return ModelCard(
         signal=str(data.get("signal") or signal),
         version=version,
         trained_at=str(data.get("trained_at") or ""),
         n_train=int(n_train) if isinstance(n_train, int | float) else None,
+        n_analyst=int(n_analyst) if isinstance(n_analyst, int | float) else None,
         sklearn_version=str(data.get("sklearn_version") or ""),
         metrics_cv=_metrics(data.get("metrics_cv")),
         metrics_held_out=_metrics(data.get("metrics_held_out")),
@@ -108,6 +110,7 @@ def cards_table(config: Config) -> pd.DataFrame:
                     "current": card.is_current,
                     "trained_at": card.trained_at,
                     "n_train": card.n_train,
+                    "n_analyst": card.n_analyst,
                     "cross_validated": _summary(card.metrics_cv),
                     "held_out": _summary(card.metrics_held_out),
                     "sklearn_version": card.sklearn_version,
@@ -118,6 +121,6 @@ def cards_table(config: Config) -> pd.DataFrame:
 
 
 _COLUMNS = [
-    "signal", "version", "current", "trained_at", "n_train", "cross_validated", "held_out",
-    "sklearn_version",
+    "signal", "version", "current", "trained_at", "n_train", "n_analyst", "cross_validated",
+    "held_out", "sklearn_version",
 ]  # fmt: skip

@@ -114,7 +114,7 @@ def test_model_cards_are_read_with_the_current_version_marked(tmp_path: Path) ->
     folder = tmp_path / "decertification_risk"
     _card(folder, "v1", trained_at="2026-01-01T00:00:00+00:00", n_train=10)
     _card(
-        folder, "v2", trained_at="2026-02-01T00:00:00+00:00", n_train=20,
+        folder, "v2", trained_at="2026-02-01T00:00:00+00:00", n_train=20, n_analyst=3,
         metrics_cv={"roc_auc": 0.91, "f1": 0.7, "n": 20}, sklearn_version="1.9.1",
     )  # fmt: skip
     (folder / "CURRENT").write_text("v2\n", encoding="utf-8")
@@ -123,6 +123,7 @@ def test_model_cards_are_read_with_the_current_version_marked(tmp_path: Path) ->
     cards = read_cards(folder, "decertification_risk")
     assert [c.version for c in cards] == ["v2", "v1", "broken"]
     assert cards[0].is_current and cards[0].metrics_cv["roc_auc"] == 0.91
+    assert (cards[0].n_analyst, cards[1].n_analyst) == (3, None)  # v1's card predates the count
     assert read_card(folder / "broken.card.json", "decertification_risk").trained_at == ""
     assert read_cards(tmp_path / "missing", "x") == []
 
@@ -133,6 +134,8 @@ def test_cards_table_and_store_versions_for_the_shipped_models(tmp_path: Path) -
     assert {"decertification_risk", "cooperation_tone", "relevance"} <= set(cards["signal"])
     assert cards.groupby("signal")["current"].sum().eq(1).all()
     assert cards["cross_validated"].str.contains("roc_auc|mae|f1").any()
+    shipped = cards[cards["current"] & cards["signal"].ne("relevance")]
+    assert shipped["n_analyst"].tolist() == [0, 0]  # trained before any analyst correction
     current = cards[cards["current"]].set_index("signal")["version"]
     versions = pd.DataFrame(
         {
