@@ -7,10 +7,9 @@ command, turns a PipelineError raised here into a one-line message and exit code
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import click
-from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from pipeline.cli_common import get_config
 from pipeline.engine import make_engine, safe_url
@@ -19,15 +18,6 @@ from pipeline.engine import make_engine, safe_url
 def _store_url(ctx: click.Context) -> str:
     """The configured store (``database.url``, or ``DATABASE_URL`` when set)."""
     return str(get_config(ctx).database.url)
-
-
-def _missing_sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite URL when it does not exist (None for other stores and in-memory)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    path = Path(parsed.database)
-    return None if path.exists() else path
 
 
 @click.group("db")
@@ -49,9 +39,10 @@ def current(ctx: click.Context, check: bool) -> None:
     Example: policy-risk db current --check
     """
     from pipeline.db import CURRENT, read_state
+    from pipeline.store import cannot_open, missing_sqlite_file
 
     url = _store_url(ctx)
-    missing = _missing_sqlite_file(url)
+    missing = missing_sqlite_file(url)
     if missing is not None:  # connecting would create it: a status check must not
         click.echo(f"{safe_url(url)}: no database at {missing}")
         ctx.exit(1 if check else 0)
@@ -59,6 +50,8 @@ def current(ctx: click.Context, check: bool) -> None:
     try:
         with engine.connect() as conn:
             state = read_state(conn)
+    except DBAPIError as exc:
+        raise cannot_open(url, exc) from None
     finally:
         engine.dispose()
     click.echo(f"{safe_url(url)}: {state.describe()}")

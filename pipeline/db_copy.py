@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, Table, func, select, text, tuple_
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from pipeline import db, schema, search, totals
 from pipeline.engine import (
@@ -35,7 +36,7 @@ from pipeline.engine import (
     write,
 )
 from pipeline.errors import StoreError
-from pipeline.store import next_article_keys
+from pipeline.store import cannot_open, next_article_keys
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]
@@ -116,8 +117,11 @@ def copy_store(
 
 def _prepare_target(target: Engine, url: str) -> str:
     """Create or upgrade the target's schema; refuse one newer than this program."""
-    with target.connect() as conn:
-        state = db.read_state(conn)
+    try:
+        with target.connect() as conn:
+            state = db.read_state(conn)
+    except DBAPIError as exc:
+        raise cannot_open(url, exc) from None
     if state.status == db.UNKNOWN:
         raise StoreError(db.refusal(state, url) or f"unknown schema in {safe_url(url)}")
     if state.status == db.BEHIND:

@@ -18,11 +18,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, text, update
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from pipeline import db, runlog, schema, search, totals
 from pipeline.engine import (
@@ -43,7 +44,9 @@ _CHUNK = 500
 __all__ = [
     "UpsertResult",
     "articles_to_score",
+    "cannot_open",
     "finish_run",
+    "missing_sqlite_file",
     "now_utc",
     "open_store",
     "payload_rows",
@@ -71,19 +74,40 @@ class UpsertResult:
 def open_store(url: str, *, create: bool = True) -> Engine:
     """Connect to the store; create the schema in an empty database, refuse foreign revisions.
 
-    ``create=False`` (the dashboard) never creates anything. A store at an older revision is
-    refused either way, with the ``policy-risk db upgrade`` command in the message.
+    ``create=False`` (the dashboard, the source of ``db copy``) never creates anything, not even
+    an empty SQLite file. A store at an older revision is refused either way, with the
+    ``policy-risk db upgrade`` command in the message.
     """
+    missing = None if create else missing_sqlite_file(url)
+    if missing is not None:  # connecting would create the file (and its folder)
+        raise StoreError(f"no database at {missing} ({safe_url(url)})")
     engine = make_engine(url)
     try:
         db.ensure_schema(engine, url, create=create)
     except DBAPIError as exc:
         engine.dispose()
-        raise StoreError(f"cannot open database {safe_url(url)}: {exc.orig}") from None
+        raise cannot_open(url, exc) from None
     except StoreError:
         engine.dispose()
         raise
     return engine
+
+
+def cannot_open(url: str, exc: DBAPIError) -> StoreError:
+    """The one-line error for a database that refused the connection (password masked)."""
+    return StoreError(f"cannot open database {safe_url(url)}: {exc.orig}")
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL when it does not exist (None for other stores and in-memory)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # make_engine names the bad URL
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
 
 
 def now_utc() -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
@@ -305,3 +306,37 @@ def test_copy_refuses_a_newer_target_and_the_source_itself(
     assert "revision 0999, newer than this program knows" in result.output
     same = _invoke(filled_config, "copy", "--to", load_config(filled_config).database.url)
     assert same.exit_code == 1 and "source and target are the same database" in same.output
+
+
+def _closed_port() -> int:
+    """A local port nothing listens on (bound once to find a free one, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_unreachable_server_is_one_line_with_the_password_masked(
+    filled_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`db current` is the connection check deploy.md recommends: no traceback, no password."""
+    port = _closed_port()
+    url = f"postgresql+psycopg://postgres:S3CRETpw@127.0.0.1:{port}/a"
+    shown = f"Error: cannot open database postgresql+psycopg://postgres:***@127.0.0.1:{port}/a: "
+    copied = _invoke(filled_config, "copy", "--to", url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    checked = _invoke(write_config(tmp_path), "current", "--check")
+    for result in (checked, copied):
+        assert result.exit_code == 1, result.output
+        assert shown in result.output and "connection" in result.output
+        assert "S3CRETpw" not in result.output and "Traceback" not in result.output
+
+
+def test_copy_from_a_missing_sqlite_file_creates_nothing(
+    filled_config: Path, tmp_path: Path
+) -> None:
+    missing = tmp_path / "gone" / "nonexist.db"
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    result = _invoke(filled_config, "copy", "--from", f"sqlite:///{missing}", "--to", target)
+    assert result.exit_code == 1
+    assert f"no database at {missing}" in result.output
+    assert not missing.exists() and not missing.parent.exists()

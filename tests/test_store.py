@@ -195,3 +195,10 @@ def test_run_log_records_errors(store_url: str) -> None:
 def test_unreachable_postgres_is_a_store_error_without_the_password() -> None:
     with pytest.raises(StoreError, match=r"cannot open database postgresql\+psycopg://u:\*\*\*@"):
         store.open_store("postgresql+psycopg://u:s3cret@127.0.0.1:1/none")
+
+
+def test_opening_without_create_never_creates_a_sqlite_file(tmp_path: Path) -> None:
+    missing = tmp_path / "data" / "missing.db"
+    with pytest.raises(StoreError, match=f"no database at {missing}"):
+        store.open_store(f"sqlite:///{missing}", create=False)
+    assert not missing.exists() and not missing.parent.exists()
