@@ -104,7 +104,9 @@ def copy(ctx: click.Context, target: str, source: str | None, batch_size: int) -
     """Copy every article, score, run and label into another store, e.g. SQLite to PostgreSQL.
 
     The target may be empty (its schema is created) or at an older revision (it is upgraded).
-    Safe to interrupt and run again: rows already copied are not duplicated.
+    Safe to interrupt and run again: rows already copied are not duplicated. A target with
+    data of its own keeps it: labels and runs are matched by what they record (not by id), and
+    a score or article is replaced only by a newer one.
 
     Example: policy-risk db copy --to postgresql+psycopg://monitor@db.example/policy_risk
     """

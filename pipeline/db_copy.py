@@ -2,10 +2,15 @@
 
 The copy walks each table in primary-key order, a batch at a time (never the whole table in
 memory), and writes each batch in its own transaction with ``INSERT ... ON CONFLICT``, so it can
-be stopped and run again: rows already there are skipped (history, runs, labels, raw payloads)
-or brought up to date with the source (articles, current scores, feeds). Derived totals are not
-copied but rebuilt in the target at the end. The target may be empty (it is created), at an
-older revision (it is upgraded first) or at this program's revision; never newer.
+be stopped and run again: rows already there are skipped (history, raw payloads) or brought up
+to date with the source when the source's row is newer (articles by ``updated_at``, current
+scores by ``scored_at``: an older source never reverts a target's newer score; feeds always).
+Labels, runs and run errors are numbered per store, so they are matched by what they record (a
+label by article, signal, author, time and values; a run by start time, host and pid; an error
+by its run, source, message and time) and take new ids in the target: copying into a store with
+rows of its own loses none of either. Derived totals and score keys are not trusted but rebuilt
+in the target at the end. The target may be empty (it is created), at an older revision (it is
+upgraded first) or at this program's revision; never newer.
 
 Into PostgreSQL a batch goes by ``COPY`` into a scratch table and one ``INSERT ... SELECT``, which
 also gives each row its article's key in the target; row by row through SQLAlchemy, the client's
@@ -21,7 +26,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Table, func, select, text, tuple_
+from sqlalchemy import DateTime, Engine, Table, select, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
@@ -53,6 +58,8 @@ class Plan:
     update: bool = False  # True: the source's row replaces the target's
     skip: tuple[str, ...] = ()  # columns the target numbers itself
     conflict: tuple[str, ...] = ()  # unique columns to detect existing rows (default: the key)
+    newer: str = ""  # with ``update``: replace only a target row older by this column
+    natural: tuple[str, ...] = ()  # columns that identify the row in any store (ids differ)
 
     def conflict_target(self) -> list[str]:
         """The columns whose equal values mean the row is already in the target."""
@@ -66,20 +73,27 @@ class Plan:
         return [c.name for c in self.table.columns if c.name not in kept]
 
 
+RUN_KEY = ("started_at", "host", "pid")  # a run in any store; its errors carry it as run_*
 PLANS = (
-    Plan(schema.articles, update=True),
-    Plan(schema.article_score_keys, update=True),
+    Plan(schema.articles, update=True, newer="updated_at"),
+    Plan(schema.article_score_keys),  # a new article's; the others are recomputed at the end
     Plan(schema.article_sources),
-    Plan(schema.current_scores, update=True),
+    Plan(schema.current_scores, update=True, newer="scored_at"),
     Plan(schema.scores),
-    Plan(schema.labels),
+    Plan(
+        schema.labels,
+        skip=("label_id",),
+        natural=("article_id", "signal", "labelled_at", "labelled_by", "new_value", "old_value"),
+    ),
     Plan(schema.raw_items, skip=("raw_id",), conflict=("origin", "payload_hash")),
-    Plan(schema.runs),
-    Plan(schema.run_errors),
+    Plan(schema.runs, skip=("run_id",), natural=RUN_KEY),
+    Plan(
+        schema.run_errors,
+        skip=("error_id",),
+        natural=("run_id", "source", "message", "recorded_at"),
+    ),
     Plan(schema.feeds, update=True),
 )
-# Tables whose integer ids are copied verbatim; PostgreSQL's sequences must then move past them.
-_SERIALS = (("labels", "label_id"), ("runs", "run_id"), ("run_errors", "error_id"))
 
 
 @dataclass
@@ -106,9 +120,11 @@ def copy_store(
     target = make_engine(target_url)
     try:
         report = CopyReport(_prepare_target(target, target_url))
+        with target.connect() as conn:
+            had_articles = conn.execute(select(schema.articles.c.article_id).limit(1)).first()
         for plan in PLANS:
             report.rows[plan.table.name] = _copy_table(source, target, plan, batch, progress)
-        write(target, _finish, lock=WRITE_LOCK)
+        write(target, partial(_finish, rekey=had_articles is not None), lock=WRITE_LOCK)
         return report
     finally:
         source.dispose()
@@ -141,6 +157,10 @@ def _copy_table(source: Engine, target: Engine, plan: Plan, batch: int, progress
             a = schema.articles
             stmt = stmt.add_columns(a.c.article_id.label(OWNER))
             stmt = stmt.join_from(plan.table, a, a.c.article_key == plan.table.c.article_key)
+        if plan.table is schema.run_errors:  # its run as any store knows it, not by id
+            r = schema.runs
+            stmt = stmt.add_columns(*(r.c[n].label(f"run_{n}") for n in RUN_KEY))
+            stmt = stmt.join_from(plan.table, r, r.c.run_id == plan.table.c.run_id)
         if last is not None:
             stmt = stmt.where(tuple_(*key) > tuple_(*last))
         with source.connect() as conn:
@@ -184,6 +204,9 @@ def _target_keys(
 def insert_batch(conn: Connection, *, plan: Plan, rows: list[dict[str, Any]]) -> None:
     """Write one batch of ``plan.table``'s rows, as read from the source, into the target."""
     table = plan.table
+    if plan.natural:
+        _insert_new(conn, plan, rows)
+        return
     if conn.dialect.name == "postgresql":
         _insert_by_copy(conn, plan, rows)
         return
@@ -197,7 +220,8 @@ def insert_batch(conn: Connection, *, plan: Plan, rows: list[dict[str, Any]]) ->
     target, changing = plan.conflict_target(), plan.replaced()
     if changing:
         set_ = {name: stmt.excluded[name] for name in changing}
-        stmt = stmt.on_conflict_do_update(index_elements=target, set_=set_)
+        where = table.c[plan.newer] < stmt.excluded[plan.newer] if plan.newer else None
+        stmt = stmt.on_conflict_do_update(index_elements=target, set_=set_, where=where)
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=target)
     conn.execute(stmt, values)
@@ -264,10 +288,66 @@ def _insert_sql(conn: Connection, plan: Plan, names: list[str]) -> str:
     action = "DO NOTHING"
     if changing:
         action = "DO UPDATE SET " + ", ".join(f"{quote(n)} = EXCLUDED.{quote(n)}" for n in changing)
+        if plan.newer:
+            newer = quote(plan.newer)
+            action += f" WHERE {quote(table.name)}.{newer} < EXCLUDED.{newer}"
     return (
         f"INSERT INTO {quote(table.name)} ({columns}) SELECT {selected} FROM {source}"
         f" ON CONFLICT ({conflict}) {action}"
     )
+
+
+def _insert_new(conn: Connection, plan: Plan, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows the target lacks, matched by ``plan.natural``; the target numbers them.
+
+    Copying ids verbatim dropped a source label whose id the target had used for another one.
+    Both dialects go row by row through SQLAlchemy: these tables are small (an analyst's labels,
+    one run per cycle).
+    """
+    table, stamps = plan.table, _stamps(plan.table)
+    if table is schema.run_errors:
+        rows = _repoint_errors(conn, rows)
+    values = [
+        _utc({k: v for k, v in row.items() if k in table.c and k not in plan.skip}, stamps)
+        for row in rows
+    ]
+    first = table.c[plan.natural[0]]
+    wanted = sorted({v[first.name] for v in values}, key=repr)
+    found = select(*(table.c[n] for n in plan.natural)).where(first.in_(wanted))
+    seen = {_natural(plan, dict(r._mapping), stamps) for r in conn.execute(found)}
+    fresh = []
+    for value in values:
+        natural = _natural(plan, value, stamps)
+        if natural not in seen:
+            seen.add(natural)
+            fresh.append(value)
+    if fresh:
+        conn.execute(table.insert(), fresh)
+
+
+def _natural(plan: Plan, row: dict[str, Any], stamps: list[str]) -> tuple[Any, ...]:
+    """The row's identity in any store (times in UTC, as either dialect returns them)."""
+    return tuple(_utc(dict(row), stamps)[n] for n in plan.natural)
+
+
+def _repoint_errors(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give each error the id its run has in the target (copied before, maybe renumbered)."""
+    r, stamps = schema.runs, _stamps(schema.runs)
+    owners = [_utc({n: row[f"run_{n}"] for n in RUN_KEY}, stamps) for row in rows]
+    starts = sorted({o["started_at"] for o in owners})
+    found = select(r.c.run_id, *(r.c[n] for n in RUN_KEY)).where(r.c.started_at.in_(starts))
+    ids = {}
+    for stored in conn.execute(found):
+        known = _utc(dict(stored._mapping), stamps)
+        ids[tuple(known[n] for n in RUN_KEY)] = known["run_id"]
+    repointed = []
+    for row, owner in zip(rows, owners, strict=True):
+        run = ids.get(tuple(owner[n] for n in RUN_KEY))
+        if run is None:
+            started = owner["started_at"]
+            raise StoreError(f"cannot copy run_errors: the target lacks the run started {started}")
+        repointed.append({**row, "run_id": run})
+    return repointed
 
 
 def _stamps(table: Table) -> list[str]:
@@ -284,14 +364,28 @@ def _utc(row: dict[str, Any], stamps: list[str]) -> dict[str, Any]:
     return row
 
 
-def _finish(conn: Connection) -> None:
-    """Rebuild the derived totals and move PostgreSQL's id sequences past the copied ids."""
+def _finish(conn: Connection, *, rekey: bool) -> None:
+    """Rebuild the derived totals; with ``rekey``, every article's score key too.
+
+    A target that held articles before the copy may now mix its rows with the source's (an
+    article kept, a score taken), so no store's score key is right for it without recomputing.
+    """
+    if rekey:
+        a, last = schema.articles, ""
+        while True:
+            ids = (
+                conn.execute(
+                    select(a.c.article_id)
+                    .where(a.c.article_id > last)
+                    .order_by(a.c.article_id)
+                    .limit(BATCH)
+                )
+                .scalars()
+                .all()
+            )
+            if not ids:
+                break
+            last = ids[-1]
+            state = totals.load_state(conn, ids)
+            totals.reset_score_keys(conn, state, totals.score_keys(state))
     totals.rebuild(conn)
-    if conn.dialect.name != "postgresql":
-        return
-    for table, column in _SERIALS:
-        top = conn.execute(select(func.max(schema.metadata.tables[table].c[column]))).scalar()
-        conn.execute(
-            text("SELECT setval(pg_get_serial_sequence(:t, :c), :v, false)"),
-            {"t": table, "c": column, "v": int(top or 0) + 1},
-        )

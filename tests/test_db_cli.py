@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
-from pipeline import db_copy, migrations, queries, schema, store
+from pipeline import db_copy, migrations, queries, schema, store, totals
 from pipeline.cli import cli
 from pipeline.cli_db import db_group
 from pipeline.config import load_config
@@ -340,3 +340,73 @@ def test_copy_from_a_missing_sqlite_file_creates_nothing(
     assert result.exit_code == 1
     assert f"no database at {missing}" in result.output
     assert not missing.exists() and not missing.parent.exists()
+
+
+def _labels(engine: Engine) -> list[tuple[object, ...]]:
+    """Every label as what it records (its id is the store's own number)."""
+    lb = schema.labels
+    names = ("article_id", "signal", "new_value", "labelled_by", "labelled_at")
+    with engine.connect() as conn:
+        rows = conn.execute(select(*(lb.c[n] for n in names))).all()
+    return sorted(tuple(_utc(v) for v in row) for row in rows)
+
+
+def _run_errors(engine: Engine) -> list[tuple[object, ...]]:
+    """Every run error with its run's start time, as any store knows it."""
+    r, e = schema.runs, schema.run_errors
+    stmt = select(r.c.started_at, e.c.source, e.c.message).join_from(e, r)
+    with engine.connect() as conn:
+        return sorted(tuple(_utc(v) for v in row) for row in conn.execute(stmt))
+
+
+def _assert_score_keys_recomputed(engine: Engine) -> None:
+    """Each stored score key is the one the article's content and current scores give."""
+    k, a = schema.article_score_keys, schema.articles
+    with engine.connect() as conn:
+        stored = dict(conn.execute(select(a.c.article_id, k.c.score_key).join_from(a, k)).all())
+        state = totals.load_state(conn, list(stored))
+    assert stored == totals.score_keys(state)
+
+
+def test_copy_into_a_store_with_its_own_labels_runs_and_newer_scores_loses_none(
+    filled_config: Path, store_url: str, tmp_path: Path
+) -> None:
+    """QA 2 B: label, run and error ids clash between the two stores, and the target scored an
+    article later than the source; the copy keeps every label, run and error of both, keeps the
+    newer score, and a second copy adds nothing."""
+    source_url = f"sqlite:///{tmp_path / 'source.db'}"
+    assert _invoke(filled_config, "copy", "--to", source_url).exit_code == 0
+    assert _invoke(filled_config, "copy", "--from", source_url, "--to", store_url).exit_code == 0
+    source, target = store.open_store(source_url), store.open_store(store_url)
+    first, second, *_ = sorted(queries.article_table(source, ["decertification_risk"])["id"])
+    store.save_label(source, str(first), "decertification_risk", 0.9, "alice-sqlite")
+    store.save_label(target, str(second), "decertification_risk", 0.1, "bob-pg")  # same id
+    for engine, name in ((source, "source"), (target, "target")):
+        run = store.start_run(engine)  # the same id in both stores
+        store.record_source_error(engine, run, f"seeds/{name}.txt", f"broken in the {name}")
+        store.finish_run(engine, run, "partial", {})
+    with target.connect() as conn:
+        content = conn.execute(
+            select(schema.articles.c.content_hash).where(schema.articles.c.article_id == first)
+        ).scalar_one()
+    later = datetime.now(UTC)
+    newer = Score(str(first), "decertification_risk", 0.77, "retrained-v2", later)
+    store.save_scores(target, [newer], {str(first): content})
+    want_labels = sorted({*_labels(source), *_labels(target)})
+    want_errors = sorted({*_run_errors(source), *_run_errors(target)})
+    runs = len(queries.recent_runs(source)) + 1
+
+    for _ in range(2):  # the second copy of the same source adds nothing
+        result = _invoke(filled_config, "copy", "--from", source_url, "--to", store_url)
+        assert result.exit_code == 0, result.output
+        assert _labels(target) == want_labels and len(want_labels) == 3
+        assert _run_errors(target) == want_errors
+        assert _counts(store_url)["runs"] == runs
+        current = queries.article_table(target, ["decertification_risk"])
+        kept = current.loc[current["id"] == first, "decertification_risk"]
+        assert kept.tolist() == [0.77]  # not reverted to the source's older score
+        assert_totals_consistent(target, ["decertification_risk", "cooperation_tone"])
+        _assert_score_keys_recomputed(target)
+    assert store.start_run(target) > runs  # the target's ids move on past both stores' runs
+    source.dispose()
+    target.dispose()
