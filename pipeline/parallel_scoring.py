@@ -65,9 +65,12 @@ def score_backlog(
     models: ModelSet,
     workers: int,
     progress: Callable[[str, int], None],
+    *,
+    run_id: int | None = None,
 ) -> int:
-    """Score every article lacking a current score with ``workers`` processes; return the count."""
-    with BackgroundScorer(engine, models, workers, progress) as scorer:
+    """Score every article lacking a current score with ``workers`` processes; return how many
+    this call saved (``run_id``: counted in that run's row as they are saved)."""
+    with BackgroundScorer(engine, models, workers, progress, run_id=run_id) as scorer:
         return scorer.finish()
 
 
@@ -79,6 +82,7 @@ class BackgroundScorer:
     flight; ``finish()`` then drains everything. Each article is tried once per scorer: one
     whose scores went stale while it was scored (its text changed meanwhile) is left for the
     next pass, as the serial loop does. The pool starts when the first batch is handed out.
+    Scores another run saved first are skipped at the save and not counted (``scored``).
     """
 
     def __init__(
@@ -87,8 +91,11 @@ class BackgroundScorer:
         models: ModelSet,
         workers: int,
         progress: Callable[[str, int], None],
+        *,
+        run_id: int | None = None,
     ) -> None:
         self._engine, self._models, self._workers = engine, models, workers
+        self._run_id = run_id
         self._versions = models.versions()
         self._progress = progress
         self._pool: ProcessPoolExecutor | None = None
@@ -121,7 +128,8 @@ class BackgroundScorer:
         self._top_up()
 
     def finish(self) -> int:
-        """Score until nothing is pending (or left over from this scorer); return the count."""
+        """Score until nothing is pending (or left over from this scorer); return how many
+        articles this scorer saved."""
         while True:
             self._top_up()
             if not self._inflight:
@@ -227,8 +235,9 @@ class BackgroundScorer:
             batches.append(self._inflight.popleft())
         scores = [score for _, future in batches for score in future.result()]
         hashes = {a.article_id: a.content_hash for batch, _ in batches for a in batch}
-        store.save_scores(self._engine, scores, hashes)
-        self.scored += sum(len(batch) for batch, _ in batches)
+        self.scored += store.save_scores(
+            self._engine, scores, hashes, skip_current=True, run_id=self._run_id
+        )
         self._progress(f"scored by {self._workers} workers", self.scored)
 
     def _started(self) -> ProcessPoolExecutor:

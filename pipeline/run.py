@@ -56,15 +56,17 @@ def ingest_items(
     after_batch: Callable[[store.UpsertResult], None] | None = None,
     prepare: Preparer = prepare_here,
     batch_size: int = INGEST_BATCH,
+    run_id: int | None = None,
 ) -> store.UpsertResult:
     """Store raw payloads first, then the normalised articles, in batches (``after_batch`` is
     told each batch's outcome once it is committed; ``prepare`` builds the batches, by default
-    in this process; ``batch_size`` articles per transaction)."""
+    in this process; ``batch_size`` articles per transaction; ``run_id``: each batch's counts
+    go to that run's row as it commits)."""
     added = updated = unchanged = duplicates = 0
     batches = [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
     for prepared in prepare(batches):
         store.save_payload_rows(engine, prepared.payload_rows)
-        result = store.upsert_articles(engine, prepared.articles)
+        result = store.upsert_articles(engine, prepared.articles, run_id=run_id)
         added += result.added
         updated += result.updated
         unchanged += result.unchanged
@@ -78,13 +80,17 @@ class _ScoringAlongside:
     """Scores while the run still ingests, once it has ingested a backlog worth starting worker
     processes for; otherwise everything is scored at the end, as before."""
 
-    def __init__(self, engine: Engine, models: ModelSet, workers: int, progress: Progress):
+    def __init__(
+        self, engine: Engine, models: ModelSet, workers: int, progress: Progress, run_id: int
+    ):
         from pipeline.parallel_scoring import BackgroundScorer
 
         self._engine, self._models, self._workers = engine, models, workers
-        self._progress = progress
+        self._progress, self._run_id = progress, run_id
         useful = workers > 0 and bool(models.folders())
-        self._scorer = BackgroundScorer(engine, models, workers, progress) if useful else None
+        self._scorer = (
+            BackgroundScorer(engine, models, workers, progress, run_id=run_id) if useful else None
+        )
         self._ingested = 0
 
     def after_batch(self, result: store.UpsertResult) -> None:
@@ -104,7 +110,8 @@ class _ScoringAlongside:
         return prepare_here(batches)
 
     def finish(self) -> int:
-        """Drain the workers, then score whatever is still pending; return the count."""
+        """Drain the workers, then score whatever is still pending; return how many articles
+        this run saved scores for."""
         done = 0
         if self._scorer is not None and self._ingested >= PARALLEL_AFTER:
             done = self._scorer.finish()
@@ -113,6 +120,7 @@ class _ScoringAlongside:
             self._models,
             partial(_offset_progress, self._progress, done),
             workers=self._workers,
+            run_id=self._run_id,
         )
 
     def close(self) -> None:
@@ -125,28 +133,36 @@ def _offset_progress(progress: Progress, offset: int, stage: str, count: int) ->
 
 
 def score_pending(
-    engine: Engine, models: ModelSet, progress: Progress = _quiet, *, workers: int = 0
+    engine: Engine,
+    models: ModelSet,
+    progress: Progress = _quiet,
+    *,
+    workers: int = 0,
+    run_id: int | None = None,
 ) -> int:
-    """Score every article lacking a current score from the loaded model versions.
+    """Score every article lacking a current score from the loaded model versions; return how
+    many this call saved (scores another run saved first are skipped, not counted).
 
     With ``workers`` > 0 a backlog that outlasts PARALLEL_AFTER articles is handed to worker
-    processes (``pipeline.parallel_scoring``); everyday runs stay in this process.
+    processes (``pipeline.parallel_scoring``); everyday runs stay in this process. ``run_id``:
+    each saved batch is counted in that run's row as it commits.
     """
-    versions, total, previous = models.versions(), 0, None
+    versions, tried, total, previous = models.versions(), 0, 0, None
     while True:
         batch = store.articles_to_score(engine, versions, limit=BATCH)
         ids = [a.article_id for a in batch]
         if not batch or ids == previous:
             return total
-        if workers > 0 and total >= PARALLEL_AFTER and len(batch) == BATCH and models.folders():
+        if workers > 0 and tried >= PARALLEL_AFTER and len(batch) == BATCH and models.folders():
             from pipeline.parallel_scoring import score_backlog
 
             return total + score_backlog(
-                engine, models, workers, partial(_offset_progress, progress, total)
+                engine, models, workers, partial(_offset_progress, progress, total), run_id=run_id
             )
         scores = score_articles(models, batch, store.now_utc())
-        store.save_scores(engine, scores, {a.article_id: a.content_hash for a in batch})
-        total += len(batch)
+        hashes = {a.article_id: a.content_hash for a in batch}
+        total += store.save_scores(engine, scores, hashes, skip_current=True, run_id=run_id)
+        tried += len(batch)
         previous = ids
         progress("scored", total)
 
@@ -167,31 +183,26 @@ def run_pipeline(
     progress = _beating(progress, Heartbeat(engine, run_id))
     errors: list[tuple[str, str]] = []
     added = updated = ok = 0
-    scoring = _ScoringAlongside(engine, models, workers, progress)
+    scoring = _ScoringAlongside(engine, models, workers, progress, run_id)
     try:
-        seed_result = _ingest_seeds(config, engine, errors, progress, scoring)
+        seed_result = _ingest_seeds(config, engine, run_id, errors, progress, scoring)
         added, updated, ok = seed_result.added, seed_result.updated, int(bool(config.sources.seeds))
         if include_feeds and config.sources.feeds:
             feed_added, feed_updated, feeds_ok = _ingest_feeds(
-                config, engine, worker, errors, scoring
+                config, engine, run_id, worker, errors, scoring
             )
             added, updated, ok = added + feed_added, updated + feed_updated, ok + feeds_ok
         scored = scoring.finish()
     except BaseException:
-        store.finish_run(engine, run_id, "failed", {"articles_added": added})
+        store.finish_run(engine, run_id, "failed", {})  # the batches counted what they stored
         raise
     finally:
         scoring.close()
     for source, message in errors:
         store.record_source_error(engine, run_id, source, message)
     status = "ok" if not errors else "partial"
-    counts = {
-        "articles_added": added,
-        "articles_updated": updated,
-        "articles_scored": scored,
-        "sources_failed": len(errors),
-    }
-    store.finish_run(engine, run_id, status, counts)
+    # the article counts are in the row already: each batch added its own as it committed
+    store.finish_run(engine, run_id, status, {"sources_failed": len(errors)})
     return RunSummary(run_id, added, updated, scored, ok, len(errors), errors)
 
 
@@ -208,6 +219,7 @@ def _beating(progress: Progress, heartbeat: Heartbeat) -> Progress:
 def _ingest_seeds(
     config: Config,
     engine: Engine,
+    run_id: int,
     errors: list[tuple[str, str]],
     progress: Progress,
     scoring: _ScoringAlongside,
@@ -216,7 +228,9 @@ def _ingest_seeds(
 
     result = read_seeds(config.sources.seeds)
     errors.extend(result.errors)
-    outcome = ingest_items(engine, result.items, scoring.after_batch, scoring.prepare)
+    outcome = ingest_items(
+        engine, result.items, scoring.after_batch, scoring.prepare, run_id=run_id
+    )
     progress("seed articles read", len(result.items))
     return outcome
 
@@ -224,6 +238,7 @@ def _ingest_seeds(
 def _ingest_feeds(
     config: Config,
     engine: Engine,
+    run_id: int,
     worker: str,
     errors: list[tuple[str, str]],
     scoring: _ScoringAlongside,
@@ -239,7 +254,9 @@ def _ingest_feeds(
             errors.append((f"feed:{outcome.name}", outcome.error or "failed"))
             continue
         ok += 1
-        result = ingest_items(engine, outcome.items, scoring.after_batch, scoring.prepare)
+        result = ingest_items(
+            engine, outcome.items, scoring.after_batch, scoring.prepare, run_id=run_id
+        )
         record_articles_added(engine, {outcome.name: result.added})
         added, updated = added + result.added, updated + result.updated
     return added, updated, ok

@@ -4,7 +4,9 @@ A run killed with ``kill -9`` (or by a power cut) never writes its end, so its r
 "running" forever and the Sources page would show a run that is long dead. Each run records
 where it runs and touches ``heartbeat_at`` as it makes progress; the next run on the same host
 closes rows whose process is gone at once, and any reader treats a run silent for longer than
-STALE_AFTER as interrupted (the dashboard never writes; the next run records it).
+STALE_AFTER as interrupted (the dashboard never writes; the next run records it). Its counts
+are not left for its end either: each committed batch adds its own (``add_counts``), so an
+interrupted run's row still says what it stored and scored.
 """
 
 from __future__ import annotations
@@ -71,6 +73,17 @@ def shown_status(now: datetime) -> Any:
     last_sign = case((r.c.heartbeat_at.is_(None), r.c.started_at), else_=r.c.heartbeat_at)
     silent = and_(r.c.status == "running", last_sign < now - STALE_AFTER)
     return case((silent, INTERRUPTED), else_=r.c.status).label("status")
+
+
+def add_counts(conn: Connection, run_id: int | None, **counts: int) -> None:
+    """Add a committed batch's counts (``articles_added``, ``articles_updated``,
+    ``articles_scored``) to its run's row, in the batch's own transaction: a run killed later
+    still shows exactly what it had stored and scored. No-op without a run or a count."""
+    moved = {name: getattr(r.c, name) + n for name, n in counts.items() if n}
+    if run_id is None or not moved:
+        return
+    stmt = update(r).where(r.c.run_id == run_id).values(**moved, heartbeat_at=datetime.now(UTC))
+    conn.execute(stmt)
 
 
 class Heartbeat:

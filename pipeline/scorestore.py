@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, or_, select, true
 from sqlalchemy.engine import Connection
 
-from pipeline import schema, totals
+from pipeline import runlog, schema, totals
 from pipeline.engine import WRITE_LOCK, execute_rows, insert_for, write
 from pipeline.errors import StoreError
 from pipeline.records import Article, Score
@@ -90,16 +90,28 @@ def article_from_row(row: Any) -> Article:
     )
 
 
-def save_scores(engine: Engine, batch: Sequence[Score], hashes: dict[str, str]) -> int:
-    """Append scores to the history and make them the current value, in one transaction.
+def save_scores(
+    engine: Engine,
+    batch: Sequence[Score],
+    hashes: dict[str, str],
+    *,
+    skip_current: bool = False,
+    run_id: int | None = None,
+) -> int:
+    """Append scores to the history and make them the current value, in one transaction;
+    return how many articles got a score saved.
 
     ``hashes`` gives the content hash each article had when it was scored: if the article
     changed since, the scores are kept but stay marked stale, so it is scored again.
+    ``skip_current`` drops the scores an article already holds as current (same model version,
+    same content): another run saved them first, so this one neither rewrites nor counts them.
+    ``run_id`` adds the count to that run's row in the same transaction (``pipeline.runlog``).
     """
     if not batch:
         return 0
-    write(engine, lambda conn: _save(conn, batch, hashes), lock=WRITE_LOCK)
-    return len(batch)
+    return write(
+        engine, lambda conn: _save(conn, batch, hashes, skip_current, run_id), lock=WRITE_LOCK
+    )
 
 
 def _score_row(score: Score, key: int, content: str) -> dict[str, Any]:
@@ -115,12 +127,27 @@ def _score_row(score: Score, key: int, content: str) -> dict[str, Any]:
     }
 
 
-def _save(conn: Connection, batch: Sequence[Score], hashes: dict[str, str]) -> None:
-    """Write the batch (the last score of an article and signal wins) and move the totals."""
+def _save(
+    conn: Connection,
+    batch: Sequence[Score],
+    hashes: dict[str, str],
+    skip_current: bool,
+    run_id: int | None,
+) -> int:
+    """Write the batch (the last score of an article and signal wins) and move the totals;
+    return how many articles got a score written.
+
+    The skip is decided on the current scores read in this transaction, under the write lock,
+    so of two runs saving the same scores exactly one writes and counts them.
+    """
     before = totals.load_state(conn, [s.article_id for s in batch])
     missing = sorted({s.article_id for s in batch} - set(before.facts))
     if missing:
         raise StoreError(f"cannot save scores for unknown article(s): {', '.join(missing[:5])}")
+    if skip_current:
+        batch = [s for s in batch if not _is_current(before, s, hashes[s.article_id])]
+    if not batch:
+        return 0
     keyed: dict[tuple[int, str], dict[str, Any]] = {}
     after = totals.State(before.facts, {k: dict(v) for k, v in before.current.items()})
     for score in batch:
@@ -137,6 +164,18 @@ def _save(conn: Connection, batch: Sequence[Score], hashes: dict[str, str]) -> N
     old_keys, new_keys = totals.score_keys(before), totals.score_keys(after)
     changed = {k: v for k, v in new_keys.items() if old_keys.get(k) != v}
     totals.reset_score_keys(conn, after, changed)
+    saved = len({s.article_id for s in batch})
+    runlog.add_counts(conn, run_id, articles_scored=saved)
+    return saved
+
+
+def _is_current(state: totals.State, score: Score, content: str) -> bool:
+    """Whether the store already holds this score's model version on this content as current."""
+    held = state.current.get(score.article_id, {}).get(score.signal)
+    return held is not None and (held.model_version, held.content_hash) == (
+        score.model_version,
+        content,
+    )
 
 
 def _upsert_current(conn: Connection, rows: list[dict[str, Any]]) -> None:

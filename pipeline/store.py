@@ -166,11 +166,22 @@ def _raw_row(item: RawItem) -> dict[str, Any]:
     }
 
 
-def upsert_articles(engine: Engine, batch: Sequence[Article]) -> UpsertResult:
-    """Insert new articles, update changed ones, and keep every source that carried each story."""
+def upsert_articles(
+    engine: Engine, batch: Sequence[Article], *, run_id: int | None = None
+) -> UpsertResult:
+    """Insert new articles, update changed ones, and keep every source that carried each story
+    (``run_id``: add the counts to that run's row in the same transaction)."""
     if not batch:
         return UpsertResult()
-    return write(engine, lambda conn: _upsert(conn, batch), lock=WRITE_LOCK)
+
+    def work(conn: Connection) -> UpsertResult:
+        result = _upsert(conn, batch)
+        runlog.add_counts(
+            conn, run_id, articles_added=result.added, articles_updated=result.updated
+        )
+        return result
+
+    return write(engine, work, lock=WRITE_LOCK)
 
 
 def _upsert(conn: Connection, batch: Sequence[Article]) -> UpsertResult:
@@ -381,7 +392,8 @@ def record_source_error(engine: Engine, run_id: int, source: str, message: str) 
 
 
 def finish_run(engine: Engine, run_id: int, status: str, counts: dict[str, int]) -> None:
-    """Close a run with its status and counts."""
+    """Close a run with its status and the counts given (a run's article counts are usually
+    already there: its batches added them as they committed, ``pipeline.runlog.add_counts``)."""
     stmt = (
         update(schema.runs)
         .where(schema.runs.c.run_id == run_id)

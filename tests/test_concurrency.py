@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, func, select
 
 from bench.generate_articles import generate_items, write_jsonl
 from pipeline import schema, store
@@ -72,6 +72,35 @@ def test_two_pipeline_runs_at_once_store_the_union_once(
     assert_complete(engine, configs[0], 1200)
     assert count(engine, schema.raw_items) == 1200
     assert_totals_consistent(engine, ["decertification_risk", "cooperation_tone"])
+    assert _run_totals(engine) == (1200, 1200)
+
+
+def _run_totals(engine: Engine) -> tuple[int, int]:
+    """Articles added and articles scored, summed over every run's row."""
+    r = schema.runs
+    with engine.connect() as conn:
+        added, scored = conn.execute(
+            select(func.sum(r.c.articles_added), func.sum(r.c.articles_scored))
+        ).one()
+    return int(added), int(scored)
+
+
+@pytest.mark.slow
+def test_two_runs_of_one_backlog_each_count_only_the_scores_they_saved(
+    store_url: str, trained_models: Path, tmp_path: Path
+) -> None:
+    """Both runs read the whole backlog as pending; each article's scores are saved (and
+    counted in the run log) by one of them only, so the runs add up (QA pass 2, item D)."""
+    seeds = tmp_path / "seeds"
+    write_jsonl(seeds, 2500, per_file=2500, seed=6, words=40)
+    config = write_run_config(tmp_path / "run", [seeds], trained_models)
+    engine = store.open_store(store_url)
+    procs = [start_run(config, store_url, tmp_path / f"run-{i}.log") for i in range(2)]
+    for i, proc in enumerate(procs):
+        assert proc.wait(timeout=180) == 0, (tmp_path / f"run-{i}.log").read_text()[-3000:]
+    assert_complete(engine, config, 2500)
+    assert_totals_consistent(engine, ["decertification_risk", "cooperation_tone"])
+    assert _run_totals(engine) == (2500, 2500)
 
 
 def test_racing_upserts_of_the_same_articles_add_each_once(store_url: str) -> None:

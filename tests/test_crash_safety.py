@@ -1,8 +1,10 @@
 """``kill -9`` of a real pipeline run during ingest and scoring, then a rerun (issue 6).
 
 After every kill the store must show whole batches only (each batch is one transaction), and the
-derived totals must agree with the rows; after the final rerun every article is stored exactly
-once and scored by every model. Runs on SQLite and on PostgreSQL.
+derived totals must agree with the rows; the killed run's row must count exactly what it stored
+and scored (each batch adds its counts in its own transaction); after the final rerun every
+article is stored exactly once and scored by every model, and the runs' counts add up to it.
+Runs on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -72,6 +74,22 @@ def _statuses(engine: Engine) -> list[str]:
         return list(conn.execute(select(runs.c.status).order_by(runs.c.run_id)).scalars())
 
 
+def _held(engine: Engine) -> tuple[int, int]:
+    """Articles stored, and articles holding current scores."""
+    cs = schema.current_scores
+    with engine.connect() as conn:
+        scored = conn.execute(select(func.count(func.distinct(cs.c.article_key)))).scalar_one()
+    return count(engine, schema.articles), int(scored)
+
+
+def _counted(engine: Engine) -> list[tuple[int, int]]:
+    """Each run's (articles_added, articles_scored), oldest first."""
+    runs = schema.runs
+    stmt = select(runs.c.articles_added, runs.c.articles_scored).order_by(runs.c.run_id)
+    with engine.connect() as conn:
+        return [(added, scored) for added, scored in conn.execute(stmt)]
+
+
 def _assert_whole_batches(engine: Engine) -> None:
     """What a killed run left behind is made of complete, consistent batches."""
     assert count(engine, schema.raw_items) % BATCH == 0
@@ -103,6 +121,7 @@ def test_kill_during_ingest_and_scoring_then_rerun_loses_and_duplicates_nothing(
     ]
     killed, expected = [], []
     for stage, ready, pause in stages:
+        before = _held(engine)
         proc = start_run(crash_config, store_url, log)
         # a kill that lands after the run wrote its end, before it exited, interrupted nothing
         stopped = _kill_when(proc, ready, rng.uniform(0.0, pause))
@@ -112,6 +131,12 @@ def test_kill_during_ingest_and_scoring_then_rerun_loses_and_duplicates_nothing(
             _assert_whole_batches(engine)
             if stage == "scoring":  # killed between saves, not after the last one
                 assert 0 < count(engine, schema.current_scores) < 3 * ARTICLES
+            # the dead run's row accounts for what it stored and scored (QA pass 2, item E)
+            held = _held(engine)
+            counted = _counted(engine)[-1]
+            assert counted == (held[0] - before[0], held[1] - before[1]), (stage, counted)
+            if stage == "scoring":
+                assert counted[1] > 0, counted
         expected.append("interrupted" if interrupted else "ok")
     assert "ingest" in killed and "scoring" in killed, (killed, log.read_text()[-3000:])
     final = start_run(crash_config, store_url, log)
@@ -122,6 +147,8 @@ def test_kill_during_ingest_and_scoring_then_rerun_loses_and_duplicates_nothing(
     statuses = _statuses(engine)
     # the killed runs' rows were closed by the next run, not left "running"
     assert statuses == [*expected, "ok"], statuses
+    counted = _counted(engine)
+    assert tuple(map(sum, zip(*counted, strict=True))) == (ARTICLES, ARTICLES), counted
 
 
 def test_a_batch_that_fails_midway_leaves_nothing_behind(

@@ -192,6 +192,58 @@ def test_run_log_records_errors(store_url: str) -> None:
     assert _count(engine, schema.run_errors) == 1
 
 
+def _run_counts(engine: Engine, run_id: int) -> tuple[int, int, int]:
+    r = schema.runs
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(r.c.articles_added, r.c.articles_updated, r.c.articles_scored).where(
+                r.c.run_id == run_id
+            )
+        ).one()
+    return (row[0], row[1], row[2])
+
+
+def test_batches_count_in_their_run_row_as_they_commit(store_url: str) -> None:
+    engine = _engine(store_url)
+    run_id = store.start_run(engine)
+    articles = [
+        normalise_item(_item(title=f"Story {i}", url=f"https://example.org/{i}"), NOW)
+        for i in range(3)
+    ]
+    store.upsert_articles(engine, articles[:2], run_id=run_id)
+    changed = replace(articles[0], text="New text.", content_hash="f" * 64)
+    store.upsert_articles(engine, [changed, articles[2]], run_id=run_id)
+    assert _run_counts(engine, run_id) == (3, 1, 0)  # no finish_run: as a killed run leaves it
+    scores = [Score(a.article_id, "risk", 0.5, "v1", NOW) for a in articles[1:]]
+    hashes = {a.article_id: a.content_hash for a in articles}
+    assert store.save_scores(engine, scores, hashes, skip_current=True, run_id=run_id) == 2
+    assert _run_counts(engine, run_id) == (3, 1, 2)
+
+
+def test_scores_another_run_saved_first_are_skipped_and_not_counted(store_url: str) -> None:
+    engine = _engine(store_url)
+    articles = [
+        normalise_item(_item(title=f"Story {i}", url=f"https://example.org/{i}"), NOW)
+        for i in range(3)
+    ]
+    store.upsert_articles(engine, articles)
+    hashes = {a.article_id: a.content_hash for a in articles}
+    first, second = store.start_run(engine), store.start_run(engine)
+    mine = [Score(a.article_id, "risk", 0.25, "v1", NOW) for a in articles[:2]]
+    assert store.save_scores(engine, mine, hashes, skip_current=True, run_id=first) == 2
+    later = NOW.replace(hour=13)
+    theirs = [Score(a.article_id, "risk", 0.75, "v1", later) for a in articles]
+    theirs.append(Score(articles[0].article_id, "risk", 0.75, "v2", later))  # a newer model
+    assert store.save_scores(engine, theirs, hashes, skip_current=True, run_id=second) == 2
+    assert (_run_counts(engine, first)[2], _run_counts(engine, second)[2]) == (2, 2)
+    cs = schema.current_scores
+    with engine.connect() as conn:
+        values = sorted(tuple(row) for row in conn.execute(select(cs.c.value, cs.c.model_version)))
+    assert values == [(0.25, "v1"), (0.75, "v1"), (0.75, "v2")]  # article 2 kept the first's
+    # without skip_current (score --rescore) the same version is written again
+    assert store.save_scores(engine, theirs[:2], hashes) == 2
+
+
 def test_unreachable_postgres_is_a_store_error_without_the_password() -> None:
     with pytest.raises(StoreError, match=r"cannot open database postgresql\+psycopg://u:\*\*\*@"):
         store.open_store("postgresql+psycopg://u:s3cret@127.0.0.1:1/none")
