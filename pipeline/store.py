@@ -80,7 +80,9 @@ def open_store(url: str, *, create: bool = True) -> Engine:
     """
     missing = None if create else missing_sqlite_file(url)
     if missing is not None:  # connecting would create the file (and its folder)
-        raise StoreError(f"no database at {missing} ({safe_url(url)})")
+        raise StoreError(
+            f"no database at {missing} ({safe_url(url)}); fill it with `policy-risk run`"
+        )
     engine = make_engine(url)
     try:
         db.ensure_schema(engine, url, create=create)
