@@ -151,8 +151,9 @@ def test_finished_batches_are_saved_in_full_transactions(tmp_path: Path, models:
         assert len(commits) == 0
         assert len(scorer._inflight) == SAVE_BATCHES + 1
         futures.wait([future for _, future in scorer._inflight][: SAVE_BATCHES - 1])
-        scorer.pump()  # fewer than a transaction's worth finished in order: nothing saved
-        assert len(commits) == 0
+        scorer.pump()  # fewer than a transaction's worth finished in order: nothing saved...
+        # ...unless the other worker finished the next batch meanwhile: then one full transaction
+        assert (len(commits), scorer.scored) in {(0, 0), (1, SAVE_BATCHES * BATCH)}
         futures.wait([future for _, future in scorer._inflight])
         scorer.pump()  # the first SAVE_BATCHES together; the last waits for company
         assert len(commits) == 1
