@@ -15,7 +15,6 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
@@ -24,7 +23,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from pipeline.config import FeedConfig, explain_error, line_suffix, read_yaml
 from pipeline.errors import ConfigError, SourceError
 from pipeline.fetch import host_of
-from pipeline.urls import is_web_url
+from pipeline.urls import canonical_url, is_web_url
 
 MAX_OPML_BYTES = 5_000_000
 _DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -89,18 +88,9 @@ def import_opml(config_path: Path, opml_path: Path, existing: list[FeedConfig]) 
 
 
 def same_feed_key(url: str) -> str:
-    """The URL as compared for "already configured": scheme and host in lower case, no fragment.
-
-    A fragment never reaches the server and scheme and host are case-insensitive, so
-    ``HTTP://Example.org/rss#top`` fetches the same feed as ``http://example.org/rss``.
-    """
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return url.strip()
-    userinfo, at, hostport = parts.netloc.rpartition("@")
-    netloc = f"{userinfo}{at}{hostport.lower()}"
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, ""))
+    """The URL as compared for "already configured": the articles' canonical form (scheme and
+    host in any case, no fragment or tracking parameters), which fetches the same feed."""
+    return canonical_url(url) or url.strip()
 
 
 def _unique_name(name: str, taken: set[str]) -> str:
