@@ -85,9 +85,10 @@ def run(ctx: click.Context, no_feeds: bool, worker: str, workers: int | None) ->
         progress=echo_progress,
         workers=worker_count(workers),
     )
+    not_due = f", {summary.sources_skipped} feed(s) not due" if summary.sources_skipped else ""
     click.echo(
         f"Run {summary.run_id}: {summary.added} added, {summary.updated} updated, "
-        f"{summary.scored} scored; {summary.sources_failed} source(s) failed."
+        f"{summary.scored} scored; {summary.sources_failed} source(s) failed{not_due}."
     )
     for source, message in summary.errors:
         click.echo(f"  failed: {source}: {message}", err=True)

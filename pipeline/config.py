@@ -100,6 +100,7 @@ class FetchConfig(_Strict):
     backoff_base_s: Annotated[Number, Field(ge=0, le=86_400)] = 300.0
     backoff_max_s: Annotated[Number, Field(ge=0, le=604_800)] = 21_600.0
     claim_ttl_s: Annotated[Number, Field(gt=0, le=86_400)] = 600.0
+    min_interval_s: Annotated[Number, Field(ge=0, le=604_800)] = 0.0
     full_text_max_pages: Annotated[WholeNumber, Field(ge=0, le=1_000)] = 20
 
 

@@ -35,6 +35,8 @@ from pipeline.records import RawItem
 from pipeline.store import now_utc
 
 log = logging.getLogger(__name__)
+# Outcomes of feeds this worker did not fetch in this cycle: neither a success nor a failure.
+SKIPPED = ("skipped-backoff", "claimed-elsewhere", "fetched-recently")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +45,8 @@ class FeedOutcome:
 
     name: str
     items: list[RawItem]  # validated entries, ready for normalise_item
-    status: str  # ok, not-modified, failed, skipped-backoff, claimed-elsewhere
+    status: str  # ok, not-modified, failed, skipped-backoff, claimed-elsewhere,
+    # fetched-recently
     http_status: int | None
     error: str | None  # short human-readable reason when failed
     problems: tuple[str, ...]  # bozo message, dropped links, bad dates...
@@ -91,7 +94,12 @@ def collect_feeds(
     sync_feeds(engine, feeds)
     token = new_claim_token(worker)
     claims, skipped = claim_feeds(
-        engine, [f.name for f in feeds], worker=token, now=now, ttl_s=fetch_config.claim_ttl_s
+        engine,
+        [f.name for f in feeds],
+        worker=token,
+        now=now,
+        ttl_s=fetch_config.claim_ttl_s,
+        min_interval_s=fetch_config.min_interval_s,
     )
     by_name = {feed.name: feed for feed in feeds}
     work = [(by_name[c.name], c) for c in claims]

@@ -10,6 +10,10 @@ they were stored; if that never happens (a crash between fetch and store) the cl
 the next fetch is unconditional, so a 304 can never hide entries that were never stored. Each
 cycle claims under its own token (``worker:random``), remembered in this process, so recording
 counts releases only this cycle's claims, never another worker's.
+
+With ``min_interval_s`` a feed fetched successfully by any worker that recently is skipped as
+``fetched-recently``: several workers on their own schedules then fetch each feed once per
+interval between them, not once each.
 """
 
 from __future__ import annotations
@@ -100,17 +104,25 @@ def _sync_rows(conn: Connection, feeds: Sequence[FeedConfig]) -> None:
             conn.execute(
                 update(_feeds).where(_feeds.c.name == feed.name).values(
                     url=feed.url, etag=None, last_modified=None, consecutive_failures=0,
-                    next_attempt_at=None, last_error=None,
+                    next_attempt_at=None, last_error=None, last_success_at=None,
                 )
             )
 
 
 def claim_feeds(
-    engine: Engine, names: Iterable[str], *, worker: str, now: datetime, ttl_s: float
+    engine: Engine,
+    names: Iterable[str],
+    *,
+    worker: str,
+    now: datetime,
+    ttl_s: float,
+    min_interval_s: float = 0.0,
 ) -> tuple[list[FeedClaim], dict[str, str]]:
-    """Claim every named feed that is due and free; say why each other one was skipped."""
+    """Claim every named feed that is due and free; say why each other one was skipped
+    (``min_interval_s``: a feed that succeeded less than this long ago is not due)."""
     now = _utc(now)
     wanted = list(names)
+    recent_after = now - timedelta(seconds=min_interval_s) if min_interval_s > 0 else None
 
     def attempt(conn: Connection) -> tuple[list[FeedClaim], dict[str, str]]:
         claims: list[FeedClaim] = []
@@ -119,8 +131,8 @@ def claim_feeds(
             row = conn.execute(select(_feeds).where(_feeds.c.name == name)).first()
             if row is None:
                 continue
-            reason = _skip_reason(row._mapping, now)
-            if reason is None and _take(conn, name, worker, now, ttl_s):
+            reason = _skip_reason(row._mapping, now, recent_after)
+            if reason is None and _take(conn, name, worker, now, ttl_s, recent_after):
                 claims.append(_claim_of(row._mapping))
             else:
                 skipped[name] = reason or "claimed-elsewhere"
@@ -130,20 +142,36 @@ def claim_feeds(
     return write(engine, attempt)
 
 
-def _skip_reason(row: Any, now: datetime) -> str | None:
+def _skip_reason(row: Any, now: datetime, recent_after: datetime | None) -> str | None:
     claimed_until = as_utc(row["claimed_until"])
     if row["claimed_by"] is not None and claimed_until is not None and claimed_until > now:
         return "claimed-elsewhere"
     next_attempt = as_utc(row["next_attempt_at"])
     if next_attempt is not None and next_attempt > now:
         return "skipped-backoff"
+    last_success = as_utc(row["last_success_at"])
+    if recent_after is not None and last_success is not None and last_success > recent_after:
+        return "fetched-recently"
     return None
 
 
-def _take(conn: Connection, name: str, worker: str, now: datetime, ttl_s: float) -> bool:
-    """Claim with a guarded UPDATE, so two workers racing for one feed cannot both win."""
+def _take(
+    conn: Connection,
+    name: str,
+    worker: str,
+    now: datetime,
+    ttl_s: float,
+    recent_after: datetime | None,
+) -> bool:
+    """Claim with a guarded UPDATE, so two workers racing for one feed cannot both win, nor
+    one fetch again what the other has just fetched."""
     free = or_(_feeds.c.claimed_until.is_(None), _feeds.c.claimed_until <= now)
     due = or_(_feeds.c.next_attempt_at.is_(None), _feeds.c.next_attempt_at <= now)
+    if recent_after is not None:
+        due = and_(
+            due,
+            or_(_feeds.c.last_success_at.is_(None), _feeds.c.last_success_at <= recent_after),
+        )
     result = conn.execute(
         update(_feeds)
         .where(and_(_feeds.c.name == name, free, due))

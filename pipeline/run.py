@@ -44,6 +44,7 @@ class RunSummary:
     sources_ok: int = 0
     sources_failed: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
+    sources_skipped: int = 0  # feeds not due: fetched recently, backing off, claimed elsewhere
 
 
 def _quiet(_stage: str, _count: int) -> None:
@@ -182,16 +183,15 @@ def run_pipeline(
     run_id = store.start_run(engine)
     progress = _beating(progress, Heartbeat(engine, run_id))
     errors: list[tuple[str, str]] = []
-    added = updated = ok = 0
+    added = updated = ok = skipped = 0
     scoring = _ScoringAlongside(engine, models, workers, progress, run_id)
     try:
         seed_result = _ingest_seeds(config, engine, run_id, errors, progress, scoring)
         added, updated, ok = seed_result.added, seed_result.updated, int(bool(config.sources.seeds))
         if include_feeds and config.sources.feeds:
-            feed_added, feed_updated, feeds_ok = _ingest_feeds(
-                config, engine, run_id, worker, errors, scoring
-            )
-            added, updated, ok = added + feed_added, updated + feed_updated, ok + feeds_ok
+            feeds = _ingest_feeds(config, engine, run_id, worker, errors, scoring)
+            added, updated, ok = added + feeds.added, updated + feeds.updated, ok + feeds.ok
+            skipped = feeds.skipped
         scored = scoring.finish()
     except BaseException:
         store.finish_run(engine, run_id, "failed", {})  # the batches counted what they stored
@@ -203,7 +203,15 @@ def run_pipeline(
     status = "ok" if not errors else "partial"
     # the article counts are in the row already: each batch added its own as it committed
     store.finish_run(engine, run_id, status, {"sources_failed": len(errors)})
-    return RunSummary(run_id, added, updated, scored, ok, len(errors), errors)
+    return RunSummary(run_id, added, updated, scored, ok, len(errors), errors, skipped)
+
+
+@dataclass(frozen=True, slots=True)
+class _FeedCounts:
+    added: int
+    updated: int
+    ok: int
+    skipped: int
 
 
 def _beating(progress: Progress, heartbeat: Heartbeat) -> Progress:
@@ -242,13 +250,14 @@ def _ingest_feeds(
     worker: str,
     errors: list[tuple[str, str]],
     scoring: _ScoringAlongside,
-) -> tuple[int, int, int]:
-    from pipeline.feed_cycle import collect_feeds
+) -> _FeedCounts:
+    from pipeline.feed_cycle import SKIPPED, collect_feeds
     from pipeline.feed_health import record_articles_added
 
-    added = updated = ok = 0
+    added = updated = ok = skipped = 0
     for outcome in collect_feeds(config, engine, worker=worker):
-        if outcome.status in ("skipped-backoff", "claimed-elsewhere"):
+        if outcome.status in SKIPPED:
+            skipped += 1
             continue
         if outcome.status == "failed":
             errors.append((f"feed:{outcome.name}", outcome.error or "failed"))
@@ -259,4 +268,4 @@ def _ingest_feeds(
         )
         record_articles_added(engine, {outcome.name: result.added})
         added, updated = added + result.added, updated + result.updated
-    return added, updated, ok
+    return _FeedCounts(added, updated, ok, skipped)

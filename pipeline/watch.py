@@ -46,6 +46,8 @@ class CycleSummary(Protocol):
     def sources_ok(self) -> int: ...
     @property
     def sources_failed(self) -> int: ...
+    @property
+    def sources_skipped(self) -> int: ...
 
 
 Cycle = Callable[[Config, str], CycleSummary]
@@ -167,8 +169,10 @@ def _one_cycle(config: Config, worker: str, run_cycle: Cycle, number: int, start
     except Exception as exc:  # noqa: BLE001 - the watch outlives a bad cycle; the trace is logged
         log.exception("cycle %d crashed", number)
         return f"cycle {number}: crashed after {time.monotonic() - started:.1f} s: {exc!r}"[:500]
+    not_due = f", not due {summary.sources_skipped}" if summary.sources_skipped else ""
     return (
-        f"cycle {number}: sources ok {summary.sources_ok}, failed {summary.sources_failed}; "
+        f"cycle {number}: sources ok {summary.sources_ok}, failed {summary.sources_failed}"
+        f"{not_due}; "
         f"articles added {summary.added}, updated {summary.updated}, scored {summary.scored} "
         f"in {time.monotonic() - started:.1f} s"
     )

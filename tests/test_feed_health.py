@@ -7,13 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, select, update
 
 from pipeline import schema
+from pipeline.cli import cli
 from pipeline.config import FetchConfig
 from pipeline.feed_cycle import collect_feeds
-from pipeline.feed_health import backoff_delay, list_health, record_articles_added
+from pipeline.feed_health import _take, backoff_delay, list_health, record_articles_added
 from pipeline.store import open_store
+from tests.conftest import write_config
 from tests.feed_server import FeedServer, feed_server_fixture, ingest, make_config, rss, story  # noqa: F401
 
 T0 = datetime(2024, 3, 7, 12, 0, tzinfo=UTC)
@@ -92,6 +95,83 @@ def test_feed_claimed_by_another_worker_is_skipped(feed_server: FeedServer, tmp_
     record_articles_added(engine, {"c": 0})  # beta's bookkeeping must not free gamma's claim
     assert _claimed_by(engine, "c") == "gamma:1"
     assert next(h for h in list_health(engine) if h.name == "c").articles_added == 1
+
+
+def test_min_interval_fetches_a_feed_once_between_workers(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """Workers on their own schedules: a feed another worker fetched recently is not due."""
+    path = "/health/interval.xml"
+    url = feed_server.add(path, rss("I", [story(1)]), etag='"i"')
+    config = make_config(tmp_path, [{"name": "i", "url": url}], min_interval_s=600)
+    engine = open_store(config.database.url)
+    assert ingest(config, engine, worker="alpha", now=T0).upserts["i"].added == 1
+    beta = collect_feeds(config, engine, worker="beta", now=T0 + timedelta(minutes=9))[0]
+    assert (beta.status, beta.items, beta.error) == ("fetched-recently", [], None)
+    assert feed_server.hits[path] == 1
+    row = next(h for h in list_health(engine) if h.name == "i")
+    assert (row.last_attempt_at, row.consecutive_failures, row.claimed_by) == (T0, 0, None)
+    later = collect_feeds(config, engine, worker="beta", now=T0 + timedelta(minutes=10))[0]
+    assert later.status == "not-modified" and feed_server.hits[path] == 2  # conditional again
+
+
+def test_min_interval_leaves_failing_and_moved_feeds_to_their_own_rules(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """Only a success counts as a recent fetch: a failing feed keeps its backoff, and a feed
+    whose URL changed is fetched at once."""
+    old = feed_server.add("/health/old-site.xml", rss("O", [story(1)]))
+    new = feed_server.add("/health/new-site.xml", rss("N", [story(2)]))
+    down = feed_server.add("/health/down.xml", b"down", status=503)
+    feeds = [{"name": "moved", "url": old}, {"name": "down", "url": down}]
+    config = make_config(tmp_path, feeds, min_interval_s=3600, backoff_base_s=60)
+    engine = open_store(config.database.url)
+    first = ingest(config, engine, now=T0).outcomes
+    assert (first["moved"].status, first["down"].status) == ("ok", "failed")
+    feeds[0]["url"] = new
+    moved = make_config(tmp_path, feeds, min_interval_s=3600, backoff_base_s=60)
+    again = ingest(moved, engine, now=T0 + timedelta(minutes=2)).outcomes
+    assert again["moved"].status == "ok" and len(again["moved"].items) == 1
+    assert again["down"].status == "failed"  # its backoff of 60 s is over; a success is not
+    assert feed_server.hits["/health/down.xml"] == 2
+
+
+def test_two_workers_runs_fetch_a_feed_once_per_interval(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """``policy-risk run`` as two workers: the second finds the feed not due, says so, and
+    neither counts it as a failure."""
+    url = feed_server.add("/health/team.xml", rss("T", [story(1), story(2)]))
+    fetch = "  fetch: {allow_private_addresses: true, min_interval_s: 900}\n"
+    path = write_config(tmp_path, seeds=[], feeds=[{"name": "team", "url": url}])
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("sources:\n", "sources:\n" + fetch, 1), encoding="utf-8")
+    runs = [
+        CliRunner().invoke(cli, ["--config", str(path), "run", "--worker", worker])
+        for worker in ("alpha", "beta")
+    ]
+    assert [r.exit_code for r in runs] == [0, 0], [r.output for r in runs]
+    assert "2 added, 0 updated, 2 scored; 0 source(s) failed." in runs[0].output
+    assert "0 added, 0 updated, 0 scored; 0 source(s) failed, 1 feed(s) not due." in (
+        runs[1].output)
+    assert feed_server.hits["/health/team.xml"] == 1
+
+
+def test_claim_guard_refuses_a_feed_fetched_since_it_was_read(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """The claim's UPDATE itself checks the interval: a worker that read the row before
+    another worker's success was recorded (PostgreSQL reads do not wait) still loses."""
+    url = feed_server.add("/health/race.xml", rss("R", [story(1)]))
+    config = make_config(tmp_path, [{"name": "r", "url": url}])
+    engine = open_store(config.database.url)
+    collect_feeds(config, engine, now=T0)  # creates the row
+    with engine.begin() as conn:
+        conn.execute(update(schema.feeds).values(claimed_by=None, claimed_until=None,
+                                                 last_success_at=T0 + timedelta(minutes=1)))
+        recent_after = T0 + timedelta(minutes=2) - timedelta(seconds=600)
+        assert not _take(conn, "r", "beta:1", T0 + timedelta(minutes=2), 600, recent_after)
+        assert _take(conn, "r", "beta:1", T0 + timedelta(minutes=2), 600, None)
 
 
 def _claimed_by(engine: Engine, name: str) -> Any:
