@@ -90,6 +90,12 @@ def run(ctx: click.Context, no_feeds: bool, worker: str, workers: int | None) ->
         f"Run {summary.run_id}: {summary.added} added, {summary.updated} updated, "
         f"{summary.scored} scored; {summary.sources_failed} source(s) failed{not_due}."
     )
+    if summary.undated:
+        click.echo(
+            f"  {summary.undated} of the added or updated articles had no usable date: each is "
+            "placed on the day it was first seen and flagged 'undated'.",
+            err=True,
+        )
     for source, message in summary.errors:
         click.echo(f"  failed: {source}: {message}", err=True)
     if summary.errors:

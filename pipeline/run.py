@@ -45,6 +45,7 @@ class RunSummary:
     sources_failed: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
     sources_skipped: int = 0  # feeds not due: fetched recently, backing off, claimed elsewhere
+    undated: int = 0  # added or updated articles with no usable date (placed on the day first seen)
 
 
 def _quiet(_stage: str, _count: int) -> None:
@@ -63,7 +64,7 @@ def ingest_items(
     told each batch's outcome once it is committed; ``prepare`` builds the batches, by default
     in this process; ``batch_size`` articles per transaction; ``run_id``: each batch's counts
     go to that run's row as it commits)."""
-    added = updated = unchanged = duplicates = 0
+    added = updated = unchanged = duplicates = undated = 0
     batches = [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
     for prepared in prepare(batches):
         store.save_payload_rows(engine, prepared.payload_rows)
@@ -72,9 +73,10 @@ def ingest_items(
         updated += result.updated
         unchanged += result.unchanged
         duplicates += result.duplicates
+        undated += result.undated
         if after_batch is not None:
             after_batch(result)
-    return store.UpsertResult(added, updated, unchanged, duplicates)
+    return store.UpsertResult(added, updated, unchanged, duplicates, undated=undated)
 
 
 class _ScoringAlongside:
@@ -183,15 +185,16 @@ def run_pipeline(
     run_id = store.start_run(engine)
     progress = _beating(progress, Heartbeat(engine, run_id))
     errors: list[tuple[str, str]] = []
-    added = updated = ok = skipped = 0
+    added = updated = ok = skipped = undated = 0
     scoring = _ScoringAlongside(engine, models, workers, progress, run_id)
     try:
         seed_result = _ingest_seeds(config, engine, run_id, errors, progress, scoring)
         added, updated, ok = seed_result.added, seed_result.updated, int(bool(config.sources.seeds))
+        undated = seed_result.undated
         if include_feeds and config.sources.feeds:
             feeds = _ingest_feeds(config, engine, run_id, worker, errors, scoring)
             added, updated, ok = added + feeds.added, updated + feeds.updated, ok + feeds.ok
-            skipped = feeds.skipped
+            skipped, undated = feeds.skipped, undated + feeds.undated
         scored = scoring.finish()
     except BaseException:
         store.finish_run(engine, run_id, "failed", {})  # the batches counted what they stored
@@ -203,7 +206,7 @@ def run_pipeline(
     status = "ok" if not errors else "partial"
     # the article counts are in the row already: each batch added its own as it committed
     store.finish_run(engine, run_id, status, {"sources_failed": len(errors)})
-    return RunSummary(run_id, added, updated, scored, ok, len(errors), errors, skipped)
+    return RunSummary(run_id, added, updated, scored, ok, len(errors), errors, skipped, undated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +215,7 @@ class _FeedCounts:
     updated: int
     ok: int
     skipped: int
+    undated: int
 
 
 def _beating(progress: Progress, heartbeat: Heartbeat) -> Progress:
@@ -254,7 +258,7 @@ def _ingest_feeds(
     from pipeline.feed_cycle import SKIPPED, collect_feeds
     from pipeline.feed_health import record_articles_added
 
-    added = updated = ok = skipped = 0
+    added = updated = ok = skipped = undated = 0
     for outcome in collect_feeds(config, engine, worker=worker):
         if outcome.status in SKIPPED:
             skipped += 1
@@ -268,4 +272,5 @@ def _ingest_feeds(
         )
         record_articles_added(engine, {outcome.name: result.added})
         added, updated = added + result.added, updated + result.updated
-    return _FeedCounts(added, updated, ok, skipped)
+        undated += result.undated
+    return _FeedCounts(added, updated, ok, skipped, undated)

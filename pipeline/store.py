@@ -36,6 +36,7 @@ from pipeline.engine import (
     write,
 )
 from pipeline.errors import StoreError
+from pipeline.normalise import UNDATED
 from pipeline.records import Article, RawItem
 from pipeline.scorestore import articles_to_score, save_scores
 
@@ -69,6 +70,7 @@ class UpsertResult:
     unchanged: int = 0
     duplicates: int = 0
     stored: tuple[Article, ...] = ()  # the added and updated articles, as written
+    undated: int = 0  # of the added and updated: placed on the day first seen, having no date
 
 
 def open_store(url: str, *, create: bool = True) -> Engine:
@@ -215,7 +217,8 @@ def _upsert(conn: Connection, batch: Sequence[Article]) -> UpsertResult:
     _update_articles(conn, list(updated.values()))
     _add_sources(conn, [_source_row(keys[target], article) for target, article in carried])
     stored = (*added, *updated.values())
-    return UpsertResult(len(added), len(updated), unchanged, duplicates, stored)
+    undated = sum(UNDATED in article.date_flags for article in stored)
+    return UpsertResult(len(added), len(updated), unchanged, duplicates, stored, undated)
 
 
 @dataclass(frozen=True, slots=True)

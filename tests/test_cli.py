@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
+from tests.conftest import write_config
 
 EXCERPTS = [
     {
@@ -77,6 +78,28 @@ def test_run_ingests_scores_and_is_idempotent(config_path: Path) -> None:
     assert "3 added, 0 updated, 3 scored; 0 source(s) failed" in first.output
     second = _invoke(config_path, "run", "--no-feeds")
     assert "0 added, 0 updated, 0 scored" in second.output
+
+
+def test_run_says_how_many_articles_had_no_usable_date(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    records = [
+        {"title": "Colombia and US renew drug cooperation", "text": "Officials signed a plan.",
+         "url": "https://example.org/a", "published": "2025-03-04"},
+        {"title": "Coca crop estimate released", "text": "The survey found more coca.",
+         "url": "https://example.org/b"},
+        {"title": "Aid review postponed", "text": "The review moved to next month.",
+         "url": "https://example.org/c", "published": "2025-02-30"},
+    ]
+    lines = "\n".join(json.dumps(record) for record in records)
+    (seeds / "mixed.jsonl").write_text(lines + "\n", encoding="utf-8")
+    config = write_config(tmp_path, seeds=[seeds])
+    first = _invoke(config, "run", "--no-feeds")
+    assert first.exit_code == 0, first.output
+    assert "3 added" in first.output
+    assert "2 of the added or updated articles had no usable date" in first.output
+    again = _invoke(config, "run", "--no-feeds")
+    assert "0 added" in again.output and "no usable date" not in again.output
 
 
 def test_run_reports_unreadable_seed_and_ingests_the_rest(
@@ -199,8 +222,6 @@ def test_invalid_config_exits_1_with_one_line(tmp_path: Path) -> None:
 
 
 def test_missing_model_says_how_to_retrain(tmp_path: Path) -> None:
-    from tests.conftest import write_config
-
     path = write_config(tmp_path)
     text = path.read_text(encoding="utf-8").replace(
         str(Path("models") / "decertification_risk"), "nowhere"
