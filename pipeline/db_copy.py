@@ -8,9 +8,10 @@ scores by ``scored_at``: an older source never reverts a target's newer score; f
 Labels, runs and run errors are numbered per store, so they are matched by what they record (a
 label by article, signal, author, time and values; a run by start time, host and pid; an error
 by its run, source, message and time) and take new ids in the target: copying into a store with
-rows of its own loses none of either. Derived totals and score keys are not trusted but rebuilt
-in the target at the end. The target may be empty (it is created), at an older revision (it is
-upgraded first) or at this program's revision; never newer.
+rows of its own loses none of either; a run the target holds as still running takes the
+source's row, so a copy repeated after the run ended records its end. Derived totals and score
+keys are not trusted but rebuilt in the target at the end. The target may be empty (it is
+created), at an older revision (it is upgraded first) or at this program's revision; never newer.
 
 Into PostgreSQL a batch goes by ``COPY`` into a scratch table and one ``INSERT ... SELECT``, which
 also gives each row its article's key in the target; row by row through SQLAlchemy, the client's
@@ -26,7 +27,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Table, select, tuple_
+from sqlalchemy import DateTime, Engine, Table, select, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
@@ -321,8 +322,22 @@ def _insert_new(conn: Connection, plan: Plan, rows: list[dict[str, Any]]) -> Non
         if natural not in seen:
             seen.add(natural)
             fresh.append(value)
+        elif table is schema.runs:
+            _finish_copied_run(conn, value)
     if fresh:
         conn.execute(table.insert(), fresh)
+
+
+def _finish_copied_run(conn: Connection, value: dict[str, Any]) -> None:
+    """Bring a run the target holds as still ``running`` up to date with the source's row.
+
+    A copy taken while a run was going on stores it as running; a later copy, after the run
+    ended, brings its end, status and final counts. A run the target holds as ended is final.
+    """
+    r = schema.runs
+    same_run = [r.c[n].is_not_distinct_from(value[n]) for n in RUN_KEY]
+    changes = {k: v for k, v in value.items() if k not in RUN_KEY}
+    conn.execute(update(r).where(*same_run, r.c.status == "running").values(changes))
 
 
 def _natural(plan: Plan, row: dict[str, Any], stamps: list[str]) -> tuple[Any, ...]:

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine, func, select
 
-from pipeline import db_copy, migrations, queries, schema, store, totals
+from pipeline import db_copy, migrations, queries, runlog, schema, store, totals
 from pipeline.cli import cli
 from pipeline.cli_db import db_group
 from pipeline.config import load_config
@@ -408,5 +408,48 @@ def test_copy_into_a_store_with_its_own_labels_runs_and_newer_scores_loses_none(
         assert_totals_consistent(target, ["decertification_risk", "cooperation_tone"])
         _assert_score_keys_recomputed(target)
     assert store.start_run(target) > runs  # the target's ids move on past both stores' runs
+    source.dispose()
+    target.dispose()
+
+
+def _run_row(engine: Engine, started_at: datetime) -> tuple[object, ...]:
+    r = schema.runs
+    names = ("status", "finished_at", "articles_added", "sources_failed")
+    with engine.connect() as conn:
+        rows = conn.execute(select(*(r.c[n] for n in names), r.c.started_at)).all()
+    [row] = [row[:-1] for row in rows if _utc(row[-1]) == started_at]
+    return tuple(_utc(v) for v in row)
+
+
+def test_a_run_copied_while_running_gets_its_end_from_a_later_copy(
+    filled_config: Path, store_url: str, tmp_path: Path
+) -> None:
+    """A copy taken mid-run stores the run as running; copying again after it ended brings the
+    end, status and counts; an older copy of the source never takes an ended run back."""
+    source_url = f"sqlite:///{tmp_path / 'source.db'}"
+    older_url = f"sqlite:///{tmp_path / 'older.db'}"
+    assert _invoke(filled_config, "copy", "--to", source_url).exit_code == 0
+    source = store.open_store(source_url)
+    run = store.start_run(source)
+    with source.connect() as conn:
+        started = _utc(
+            conn.execute(select(schema.runs.c.started_at).where(schema.runs.c.run_id == run))
+            .scalar_one()
+        )
+    for url in (store_url, older_url):  # the copy mid-run, and a backup taken then
+        assert _invoke(filled_config, "copy", "--from", source_url, "--to", url).exit_code == 0
+    target = store.open_store(store_url)
+    assert _run_row(target, started)[:2] == ("running", None)
+    write(source, lambda conn: runlog.add_counts(conn, run, articles_added=7))
+    store.finish_run(source, run, "partial", {"sources_failed": 2})
+    ended = _run_row(source, started)
+    assert ended[0] == "partial" and ended[2:] == (7, 2)
+
+    result = _invoke(filled_config, "copy", "--from", source_url, "--to", store_url)
+    assert result.exit_code == 0, result.output
+    assert _run_row(target, started) == ended
+    result = _invoke(filled_config, "copy", "--from", older_url, "--to", store_url)
+    assert result.exit_code == 0, result.output
+    assert _run_row(target, started) == ended  # the older "running" row does not win
     source.dispose()
     target.dispose()
