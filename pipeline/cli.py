@@ -90,6 +90,12 @@ def run(ctx: click.Context, no_feeds: bool, worker: str, workers: int | None) ->
         f"Run {summary.run_id}: {summary.added} added, {summary.updated} updated, "
         f"{summary.scored} scored; {summary.sources_failed} source(s) failed{not_due}."
     )
+    if summary.scored_elsewhere:
+        click.echo(
+            f"  {summary.scored_elsewhere} article(s) scored by this run had been saved by "
+            "another run first (not saved or counted twice).",
+            err=True,
+        )
     if summary.undated:
         click.echo(
             f"  {summary.undated} of the added or updated articles had no usable date: each is "

@@ -11,6 +11,8 @@ start with the loaded models; elsewhere they are spawned and load the models the
 seconds). A worker that dies loses nothing: its articles are still unscored and the next pass
 (or the next run) picks them up. Workers run below this process's priority, so the writer,
 the narrowest stage, never waits for the CPU behind them. Small backlogs are scored in-process.
+While another run is going on, each batch is claimed before it is handed out and articles the
+other run claimed are left to it (``pipeline.score_claims``), so two runs share a backlog.
 
 A long ingest also hands the workers its CPU-only preparation (``prepare``: payload rows and
 normalised articles, ``pipeline.prepare``), a batch or two ahead of the writes: this process
@@ -32,7 +34,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from pipeline import store
+from pipeline import score_claims, store
 from pipeline.errors import ModelError
 from pipeline.id_ledger import IdLedger
 from pipeline.prepare import PreparedBatch, prepare_wired, wire_items
@@ -67,11 +69,16 @@ def score_backlog(
     progress: Callable[[str, int], None],
     *,
     run_id: int | None = None,
+    overlap: score_claims.Overlap | None = None,
 ) -> int:
     """Score every article lacking a current score with ``workers`` processes; return how many
-    this call saved (``run_id``: counted in that run's row as they are saved)."""
+    this call saved (``run_id``: counted in that run's row as they are saved; ``overlap``: told
+    how many another run had saved first)."""
     with BackgroundScorer(engine, models, workers, progress, run_id=run_id) as scorer:
-        return scorer.finish()
+        saved = scorer.finish()
+        if overlap is not None:
+            overlap.articles += scorer.scored_elsewhere
+        return saved
 
 
 class BackgroundScorer:
@@ -82,7 +89,9 @@ class BackgroundScorer:
     flight; ``finish()`` then drains everything. Each article is tried once per scorer: one
     whose scores went stale while it was scored (its text changed meanwhile) is left for the
     next pass, as the serial loop does. The pool starts when the first batch is handed out.
-    Scores another run saved first are skipped at the save and not counted (``scored``).
+    Scores another run saved first are skipped at the save and not counted (``scored``; they
+    are ``scored_elsewhere``). Once another run is found going on (``run_id`` given), batches are
+    claimed before they are handed out, and articles the other run holds are left to it.
     """
 
     def __init__(
@@ -103,7 +112,9 @@ class BackgroundScorer:
         self._tried = IdLedger()  # every id handed out (8 bytes each; a set took ~100 per id)
         self._stuck: set[str] = set()  # tried and saved, yet still pending
         self._offered: deque[Article] = deque()
+        self._claims = score_claims.RunClaims(engine, run_id)
         self.scored = 0
+        self.scored_elsewhere = 0  # scored here, but another run had saved them first
 
     def __enter__(self) -> BackgroundScorer:
         return self
@@ -172,10 +183,12 @@ class BackgroundScorer:
                     part.cancel()
 
     def close(self) -> None:
-        """Stop the workers; batches not yet saved are dropped (they stay pending)."""
+        """Stop the workers; batches not yet saved are dropped (they stay pending) and this
+        run's claims released."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        self._claims.close()
 
     def _finished_in_order(self) -> int:
         finished = 0
@@ -204,7 +217,12 @@ class BackgroundScorer:
             return
         busy = self._stuck.union(*({a.article_id for a in b} for b, _ in self._inflight))
         pending = store.articles_to_score(
-            self._engine, self._versions, limit=room * BATCH, exclude=busy
+            self._engine,
+            self._versions,
+            limit=room * BATCH,
+            exclude=busy,
+            skip_claimed=True,
+            run_id=self._run_id,
         )
         fresh = self._untried(pending)
         fresh_ids = {a.article_id for a in fresh}
@@ -217,8 +235,11 @@ class BackgroundScorer:
         return [a for a, is_new in zip(articles, new, strict=True) if is_new]
 
     def _submit(self, batch: list[Article]) -> None:
+        if not batch:
+            return
+        self._tried.add(a.article_id for a in batch)  # those another run claimed are its own
+        batch = self._claims.take(batch, (a.article_id for b, _ in self._inflight for a in b))
         if batch:
-            self._tried.add(a.article_id for a in batch)
             future = self._started().submit(_score_in_worker, batch, store.now_utc())
             self._inflight.append((batch, future))
 
@@ -235,9 +256,12 @@ class BackgroundScorer:
             batches.append(self._inflight.popleft())
         scores = [score for _, future in batches for score in future.result()]
         hashes = {a.article_id: a.content_hash for batch, _ in batches for a in batch}
-        self.scored += store.save_scores(
+        saved = store.save_scores(
             self._engine, scores, hashes, skip_current=True, run_id=self._run_id
         )
+        self.scored += saved
+        self.scored_elsewhere += len(hashes) - saved
+        self._claims.saved(list(hashes))
         self._progress(f"scored by {self._workers} workers", self.scored)
 
     def _started(self) -> ProcessPoolExecutor:

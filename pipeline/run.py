@@ -19,6 +19,7 @@ from pipeline.config import Config
 from pipeline.prepare import PreparedBatch, prepare_here
 from pipeline.records import RawItem
 from pipeline.runlog import Heartbeat
+from pipeline.score_claims import Overlap, RunClaims
 from pipeline.scoring import ModelSet, load_models, score_articles
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class RunSummary:
     errors: list[tuple[str, str]] = field(default_factory=list)
     sources_skipped: int = 0  # feeds not due: fetched recently, backing off, claimed elsewhere
     undated: int = 0  # added or updated articles with no usable date (placed on the day first seen)
+    scored_elsewhere: int = 0  # scored here, but another run had saved them first
 
 
 def _quiet(_stage: str, _count: int) -> None:
@@ -90,6 +92,7 @@ class _ScoringAlongside:
 
         self._engine, self._models, self._workers = engine, models, workers
         self._progress, self._run_id = progress, run_id
+        self.overlap = Overlap()
         useful = workers > 0 and bool(models.folders())
         self._scorer = (
             BackgroundScorer(engine, models, workers, progress, run_id=run_id) if useful else None
@@ -118,12 +121,14 @@ class _ScoringAlongside:
         done = 0
         if self._scorer is not None and self._ingested >= PARALLEL_AFTER:
             done = self._scorer.finish()
+            self.overlap.articles += self._scorer.scored_elsewhere
         return done + score_pending(
             self._engine,
             self._models,
             partial(_offset_progress, self._progress, done),
             workers=self._workers,
             run_id=self._run_id,
+            overlap=self.overlap,
         )
 
     def close(self) -> None:
@@ -142,32 +147,53 @@ def score_pending(
     *,
     workers: int = 0,
     run_id: int | None = None,
+    overlap: Overlap | None = None,
 ) -> int:
     """Score every article lacking a current score from the loaded model versions; return how
-    many this call saved (scores another run saved first are skipped, not counted).
+    many this call saved (scores another run saved first are skipped, not counted, and added
+    to ``overlap``).
 
     With ``workers`` > 0 a backlog that outlasts PARALLEL_AFTER articles is handed to worker
     processes (``pipeline.parallel_scoring``); everyday runs stay in this process. ``run_id``:
-    each saved batch is counted in that run's row as it commits.
+    each saved batch is counted in that run's row as it commits. Articles another live run has
+    claimed are left to it (``pipeline.score_claims``).
     """
     versions, tried, total, previous = models.versions(), 0, 0, None
-    while True:
-        batch = store.articles_to_score(engine, versions, limit=BATCH)
-        ids = [a.article_id for a in batch]
-        if not batch or ids == previous:
-            return total
-        if workers > 0 and tried >= PARALLEL_AFTER and len(batch) == BATCH and models.folders():
-            from pipeline.parallel_scoring import score_backlog
-
-            return total + score_backlog(
-                engine, models, workers, partial(_offset_progress, progress, total), run_id=run_id
+    overlap = overlap if overlap is not None else Overlap()
+    claims = RunClaims(engine, run_id)
+    try:
+        while True:
+            batch = store.articles_to_score(
+                engine, versions, limit=BATCH, skip_claimed=True, run_id=run_id
             )
-        scores = score_articles(models, batch, store.now_utc())
-        hashes = {a.article_id: a.content_hash for a in batch}
-        total += store.save_scores(engine, scores, hashes, skip_current=True, run_id=run_id)
-        tried += len(batch)
-        previous = ids
-        progress("scored", total)
+            ids = [a.article_id for a in batch]
+            if not batch or ids == previous:
+                return total
+            if workers > 0 and tried >= PARALLEL_AFTER and len(batch) == BATCH and models.folders():
+                from pipeline.parallel_scoring import score_backlog
+
+                return total + score_backlog(
+                    engine,
+                    models,
+                    workers,
+                    partial(_offset_progress, progress, total),
+                    run_id=run_id,
+                    overlap=overlap,
+                )
+            tried += len(batch)
+            previous = ids
+            mine = claims.take(batch)  # all of it, unless another run is scoring too
+            if not mine:
+                continue
+            scores = score_articles(models, mine, store.now_utc())
+            hashes = {a.article_id: a.content_hash for a in mine}
+            saved = store.save_scores(engine, scores, hashes, skip_current=True, run_id=run_id)
+            claims.saved(list(hashes))
+            total += saved
+            overlap.articles += len(mine) - saved
+            progress("scored", total)
+    finally:
+        claims.close()
 
 
 def run_pipeline(
@@ -206,7 +232,18 @@ def run_pipeline(
     status = "ok" if not errors else "partial"
     # the article counts are in the row already: each batch added its own as it committed
     store.finish_run(engine, run_id, status, {"sources_failed": len(errors)})
-    return RunSummary(run_id, added, updated, scored, ok, len(errors), errors, skipped, undated)
+    return RunSummary(
+        run_id,
+        added,
+        updated,
+        scored,
+        ok,
+        len(errors),
+        errors,
+        skipped,
+        undated,
+        scoring.overlap.articles,
+    )
 
 
 @dataclass(frozen=True, slots=True)

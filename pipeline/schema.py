@@ -42,10 +42,10 @@ from sqlalchemy import (
 # Kept for builds before Alembic: they compare schema_info.schema_version with their own 1,
 # so migration 0002 writes 2 there and such a build refuses the store instead of corrupting it.
 SCHEMA_VERSION = 2
-HEAD_REVISION = "0015"
+HEAD_REVISION = "0016"
 KNOWN_REVISIONS = (
     *("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"),
-    *("0010", "0011", "0012", "0013", "0014", "0015"),
+    *("0010", "0011", "0012", "0013", "0014", "0015", "0016"),
 )
 
 # The 0.05 grid of thresholds the daily totals answer (relevance gate and share threshold).
@@ -205,6 +205,18 @@ run_errors = Table(
     Column("source", String(500), nullable=False),
     Column("message", Text, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+# Articles a run is scoring now (revision 0016), so a second run with the same backlog scores
+# the rest instead of all of it again (pipeline.score_claims). Transient: a run deletes its rows
+# as it saves; rows of a run that is no longer running are ignored and cleared by the next run.
+score_claims = Table(
+    "score_claims",
+    metadata,
+    Column("article_id", String(32), primary_key=True),
+    Column("run_id", Integer, nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_score_claims_run", "run_id"),
 )
 
 feeds = Table(

@@ -8,12 +8,13 @@ write lock, so the overview never counts a score twice and a killed worker leave
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select, true
 from sqlalchemy.engine import Connection
 
-from pipeline import runlog, schema, totals
+from pipeline import runlog, schema, score_claims, totals
 from pipeline.engine import WRITE_LOCK, execute_rows, insert_for, write
 from pipeline.errors import StoreError
 from pipeline.records import Article, Score
@@ -24,9 +25,13 @@ def articles_to_score(
     versions: dict[str, str],
     limit: int = 5000,
     exclude: Collection[str] = (),
+    *,
+    skip_claimed: bool = False,
+    run_id: int | None = None,
 ) -> list[Article]:
     """Return articles lacking a current score from the given model version for some signal
-    (leaving out the ids in ``exclude``: those already being scored).
+    (leaving out the ids in ``exclude``: those already being scored; with ``skip_claimed``,
+    also those another live run than ``run_id`` has claimed: ``pipeline.score_claims``).
 
     Candidates come from the score-key index: an article scored with exactly these versions on
     its current content carries their fingerprint, so only the others are looked at (new,
@@ -37,6 +42,8 @@ def articles_to_score(
     wanted = totals.score_key(versions.items())
     found: list[Article] = []
     skip = [a.c.article_id.not_in(sorted(exclude))] if exclude else []
+    if skip_claimed:
+        skip.append(score_claims.unclaimed(a.c.article_id, run_id, datetime.now(UTC)))
     with engine.connect() as conn:
         for side in (k.c.score_key < wanted, k.c.score_key > wanted):
             if len(found) >= limit:

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, func, insert, select, text, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from pipeline import db, runlog, schema, search, totals
+from pipeline import db, runlog, schema, score_claims, search, totals
 from pipeline.engine import (
     WRITE_LOCK,
     execute_rows,
@@ -382,6 +382,7 @@ def start_run(engine: Engine) -> int:
         closed = runlog.close_abandoned(conn, now)
         if closed:
             log.warning("marked %d run(s) as interrupted: their process is gone", closed)
+        score_claims.clear_dead(conn, now)  # what ended runs were scoring is anyone's again
         row = {"started_at": now, "status": "running", "heartbeat_at": now}
         row |= {"host": runlog.this_host(), "pid": os.getpid()}
         result = conn.execute(insert(schema.runs).values(**row))

@@ -7,6 +7,7 @@ than two processes that spend most of their time parsing and scoring.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -20,6 +21,8 @@ from bench.generate_articles import generate_items, write_jsonl
 from pipeline import schema, store
 from pipeline.normalise import normalise_item
 from pipeline.records import Score
+from pipeline.run import ingest_items
+from pipeline.seeds import read_seeds
 from tests.pg import store_url_fixture  # noqa: F401
 from tests.pipeline_runs import (
     assert_complete,
@@ -101,6 +104,37 @@ def test_two_runs_of_one_backlog_each_count_only_the_scores_they_saved(
     assert_complete(engine, config, 2500)
     assert_totals_consistent(engine, ["decertification_risk", "cooperation_tone"])
     assert _run_totals(engine) == (2500, 2500)
+
+
+_OVERLAP = re.compile(r"(\d+) article\(s\) scored by this run had been saved by another run first")
+
+
+@pytest.mark.slow
+def test_two_runs_of_one_backlog_share_the_scoring(
+    store_url: str, trained_models: Path, tmp_path: Path
+) -> None:
+    """A stored backlog nobody has scored (a first import, a new model version) and two runs
+    started together: each claims the batches it scores before scoring them, so no batch is
+    scored by both (one run may take most of it: it claims the batches it queues ahead). Each
+    run says how many articles it scored in vain; without claims that was 2,000 (SQLite) and
+    4,000 (PostgreSQL) of these 6,000."""
+    seeds = tmp_path / "seeds"
+    write_jsonl(seeds, 6000, per_file=1000, seed=8, words=40)
+    config = write_run_config(tmp_path / "run", [seeds], trained_models)
+    engine = store.open_store(store_url)
+    ingest_items(engine, read_seeds([seeds]).items)  # stored, not scored
+    logs = [tmp_path / f"run-{i}.log" for i in range(2)]
+    procs = [start_run(config, store_url, log) for log in logs]
+    for log, proc in zip(logs, procs, strict=True):
+        assert proc.wait(timeout=300) == 0, log.read_text()[-3000:]
+    assert_complete(engine, config, 6000)
+    assert _run_totals(engine) == (0, 6000)
+    assert count(engine, schema.score_claims) == 0  # every claim released
+    outputs = [log.read_text() for log in logs]
+    scored = [int(m) for text in outputs for m in re.findall(r"0 updated, (\d+) scored", text)]
+    wasted = sum(int(m) for text in outputs for m in _OVERLAP.findall(text))
+    assert sum(scored) == 6000, outputs  # saved once: by whichever run claimed the batch
+    assert wasted <= 1000, outputs  # at most a batch read just before the other run claimed it
 
 
 def test_racing_upserts_of_the_same_articles_add_each_once(store_url: str) -> None:

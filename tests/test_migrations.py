@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -344,6 +345,7 @@ def test_store_at_0014_drops_the_id_copy_beside_the_full_text_ids_and_back(
     with engine.connect() as conn:
         columns = {c["name"] for c in inspect(conn).get_columns(search.IDS_TABLE)}
     assert "article_id" not in columns and "search_id" in columns
+    db.upgrade_store(engine, store_url)  # on to the head: the store functions want it
     upgraded = store.open_store(store_url)
     assert_search_facts_consistent(upgraded)
     with engine.begin() as conn:  # the triggers by key: an edit, a new source, a renamed id
@@ -377,6 +379,21 @@ def _fill_0001_more_at_0014(engine: Engine) -> None:
         search.flush_pending(conn)
         found = f"SELECT article_id FROM {search.IDS_TABLE} WHERE search_id = 7"
         assert conn.execute(text(found)).scalar_one() == "art100"
+
+
+def test_store_at_0015_gets_an_empty_claims_table_and_back(store_url: str) -> None:
+    engine = _filled_at(store_url, "0015")
+    before = queries.article_table(engine, [])
+    db.upgrade_store(engine, store_url)
+    upgraded = store.open_store(store_url)
+    with upgraded.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(schema.score_claims)).scalar() == 0
+        assert _differences_from_the_tables(conn) == []
+    pd.testing.assert_frame_equal(queries.article_table(upgraded, []), before)
+    write(engine, lambda conn: migrations.downgrade(conn, "0015"), lock=MIGRATION_LOCK)
+    with engine.connect() as conn:
+        assert "score_claims" not in inspect(conn).get_table_names()
+    pd.testing.assert_frame_equal(queries.article_table(engine, []), before)
 
 
 def test_store_created_before_alembic_is_adopted(tmp_path: Path) -> None:

@@ -1,0 +1,126 @@
+"""Score claims on both stores: two runs with one backlog each score their own part (issue 6)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, select, update
+
+from pipeline import schema, score_claims, store
+from pipeline.records import Article
+from pipeline.runlog import STALE_AFTER
+from pipeline.score_claims import RunClaims
+from tests.pg import store_url_fixture  # noqa: F401
+
+VERSIONS = {"risk": "v1"}
+NOW = datetime(2025, 9, 16, 12, 0, tzinfo=UTC)
+
+
+def _articles(engine: Engine, n: int) -> list[Article]:
+    """``n`` stored articles, none scored."""
+    base = Article(
+        article_id="",
+        title="",
+        text="Washington weighs its drug-policy review of Colombia.",
+        source="Wire",
+        language="en",
+        url=None,
+        page_date=None,
+        event_date=NOW.date(),
+        ingested_at=NOW,
+        content_hash="",
+    )
+    batch = [
+        replace(base, article_id=f"a{i:03d}", title=f"Story {i}", content_hash=f"h{i:03d}")
+        for i in range(n)
+    ]
+    store.upsert_articles(engine, batch)
+    return batch
+
+
+def _holders(engine: Engine) -> dict[str, int]:
+    c = schema.score_claims
+    with engine.connect() as conn:
+        return dict(conn.execute(select(c.c.article_id, c.c.run_id)).all())
+
+
+def _pending(engine: Engine, run_id: int | None) -> list[str]:
+    found = store.articles_to_score(engine, VERSIONS, skip_claimed=True, run_id=run_id)
+    return sorted(a.article_id for a in found)
+
+
+def test_a_batch_goes_to_the_run_that_claimed_it_first(store_url: str) -> None:
+    engine = store.open_store(store_url)
+    ids = [a.article_id for a in _articles(engine, 6)]
+    first, second = store.start_run(engine), store.start_run(engine)
+    now = store.now_utc()
+    assert score_claims.claim(engine, first, ids[:4], now) == set(ids[:4])
+    assert score_claims.claim(engine, second, ids[2:], now) == set(ids[4:])
+    assert score_claims.claim(engine, first, ids[:2], now) == set(ids[:2])  # its own again
+    assert _holders(engine) == {**dict.fromkeys(ids[:4], first), **dict.fromkeys(ids[4:], second)}
+    assert _pending(engine, first) == ids[:4]  # its own claims never hide work from it
+    assert _pending(engine, second) == ids[4:]
+    assert _pending(engine, None) == []  # `policy-risk score` leaves both runs' work alone
+    assert store.articles_to_score(engine, VERSIONS, limit=10) != []  # the plain read: all
+    with engine.begin() as conn:
+        score_claims.release(conn, first, ids[:2])
+    assert _pending(engine, second) == sorted(ids[:2] + ids[4:])
+    score_claims.release_all(engine, second)
+    assert _holders(engine) == dict.fromkeys(ids[2:4], first)
+
+
+def test_claims_of_a_run_that_ended_or_went_silent_are_anyones(store_url: str) -> None:
+    engine = store.open_store(store_url)
+    ids = [a.article_id for a in _articles(engine, 4)]
+    ended, silent, alive = (store.start_run(engine) for _ in range(3))
+    now = store.now_utc()
+    score_claims.claim(engine, ended, ids[:2], now)
+    score_claims.claim(engine, silent, ids[2:], now)
+    store.finish_run(engine, ended, "ok", {})
+    with engine.begin() as conn:  # another host's run that stopped beating long ago
+        old = now - STALE_AFTER - timedelta(minutes=1)
+        conn.execute(
+            update(schema.runs)
+            .where(schema.runs.c.run_id == silent)
+            .values(host="elsewhere", heartbeat_at=old)
+        )
+    assert _pending(engine, alive) == ids
+    assert score_claims.claim(engine, alive, ids, now) == set(ids)
+    assert _holders(engine) == dict.fromkeys(ids, alive)
+
+
+def test_a_new_run_clears_the_claims_of_runs_that_are_over(store_url: str) -> None:
+    engine = store.open_store(store_url)
+    ids = [a.article_id for a in _articles(engine, 3)]
+    ended, going = store.start_run(engine), store.start_run(engine)
+    now = store.now_utc()
+    score_claims.claim(engine, ended, ids[:1], now)
+    score_claims.claim(engine, going, ids[1:], now)
+    store.finish_run(engine, ended, "failed", {})
+    store.start_run(engine)
+    assert _holders(engine) == dict.fromkeys(ids[1:], going)
+
+
+def test_a_run_alone_claims_nothing_and_starts_once_another_run_is_going(
+    store_url: str,
+) -> None:
+    engine = store.open_store(store_url)
+    batch = _articles(engine, 4)
+    ids = [a.article_id for a in batch]
+    mine = store.start_run(engine)
+    claims = RunClaims(engine, mine)
+    assert claims.take(batch[:2]) == batch[:2]
+    assert not claims.active and _holders(engine) == {}  # alone: not a single write
+    other = store.start_run(engine)
+    score_claims.claim(engine, other, [batch[3].article_id], store.now_utc())
+    in_flight = [a.article_id for a in batch[:2]]  # handed out while it was alone
+    assert claims.take(batch[2:], in_flight) == batch[2:3]  # the other run has the fourth
+    assert claims.active
+    assert _holders(engine) == {**dict.fromkeys(ids[:3], mine), ids[3]: other}
+    claims.saved(ids[:3])
+    assert _holders(engine) == {batch[3].article_id: other}
+    claims.take(batch[:1])
+    claims.close()
+    assert _holders(engine) == {batch[3].article_id: other}
+    assert RunClaims(engine, None).take(batch) == batch  # no run (`score`): never claims
