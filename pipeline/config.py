@@ -22,6 +22,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from pipeline.errors import ConfigError
+from pipeline.language import ISO_639_1
 
 CONFIG_ENV_VAR = "POLICY_RISK_CONFIG"
 DATABASE_ENV_VAR = "DATABASE_URL"
@@ -62,7 +63,7 @@ def _feed_url(value: Any) -> Any:
 
 
 def _language(value: Any) -> Any:
-    if isinstance(value, str) and not _LANGUAGE.match(value):
+    if isinstance(value, str) and not (_LANGUAGE.match(value) and value in ISO_639_1):
         raise ValueError("expected a two-letter lower-case ISO 639-1 code such as en or es")
     return value
 

@@ -25,6 +25,7 @@ from feedparser.encodings import convert_to_utf8
 from pipeline.config import FeedConfig
 from pipeline.feed_text import entry_date, html_to_text, strip_internal_dtd
 from pipeline.fetch import FetchResult
+from pipeline.language import declared_code
 from pipeline.records import RawItem
 from pipeline.urls import is_web_url
 
@@ -196,8 +197,8 @@ def _language(node: Any) -> str | None:
     details = list(_get(node, "content") or [])
     details += [_get(node, key) for key in ("summary_detail", "title_detail", "subtitle_detail")]
     declared = [_get(d, "language") for d in details if d] + [_get(node, "language")]
-    for tag in declared:
-        if tag and _LANGUAGE_TAG.match(str(tag).strip()):
+    for tag in declared:  # a tag naming no ISO 639-1 code ("xx") leaves the config's to apply
+        if tag and _LANGUAGE_TAG.match(str(tag).strip()) and declared_code(str(tag)):
             return str(tag).strip()
     return None
 

@@ -7,6 +7,16 @@ from typing import Any
 
 SUPPORTED_LANGUAGES = ("en", "es")
 UNKNOWN = "und"
+# The codes a declared language must name (ISO 639-1). Anything else is detected from the text:
+# a typo such as "sp" would otherwise become a language of its own, outside the models' two.
+ISO_639_1 = frozenset(
+    """aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy
+    da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy
+    hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li
+    ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa
+    pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw ta te tg th
+    ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu""".split()
+)
 
 
 @lru_cache(maxsize=1)
@@ -26,10 +36,15 @@ def detect_language(text: str) -> str:
     return str(code) if probability >= 0.5 else UNKNOWN
 
 
+def declared_code(declared: str | None) -> str | None:
+    """The ISO 639-1 code a declared language tag names (``es-CO``, ``ES_co`` -> ``es``), or
+    None when it names none (``sp``, ``spa``, ``english``)."""
+    if not declared:
+        return None
+    code = declared.strip().lower().replace("_", "-").split("-")[0]
+    return code if code in ISO_639_1 else None
+
+
 def normalise_language(declared: str | None, text: str) -> str:
-    """Use a declared language tag (``es-CO`` -> ``es``) when there is one, else detect it."""
-    if declared:
-        code = declared.strip().lower().replace("_", "-").split("-")[0]
-        if 2 <= len(code) <= 3 and code.isalpha():
-            return code
-    return detect_language(text)
+    """Use a declared language tag when it names an ISO 639-1 code, else detect it."""
+    return declared_code(declared) or detect_language(text)

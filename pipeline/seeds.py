@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from pipeline.boilerplate import BARE_URL, clean_body
 from pipeline.dates import extract_event_date, parse_date_line, parse_iso_date
 from pipeline.errors import SourceError
+from pipeline.language import declared_code
 from pipeline.records import RawItem
 
 _LOG = logging.getLogger(__name__)
@@ -224,6 +225,9 @@ def _build_item(
         raise _SeedProblem("no body text: expected paragraphs after the headline and date line")
     url, notes = _check_url(meta.url)
     language = (meta.language or "").strip() or None
+    if language is not None and declared_code(language) is None:
+        notes += (f"language {language!r} is not an ISO 639-1 code such as en or es; detected",)
+        language = None
     event_date = extract_event_date(body, meta.page_date, language)
     if event_date is None:
         notes += ("no explicit event date in text",)

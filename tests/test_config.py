@@ -200,7 +200,7 @@ def _feed(tmp_path: Path, extra: str) -> Path:
     )
 
 
-@pytest.mark.parametrize("language", ["english", "EN", "e", "eng", "1a"])
+@pytest.mark.parametrize("language", ["english", "EN", "e", "eng", "1a", "xx", "sp"])
 def test_feed_language_must_be_a_two_letter_code(tmp_path: Path, language: str) -> None:
     path = _feed(tmp_path, f"      url: https://a.example/rss\n      language: {language}")
     with pytest.raises(ConfigError) as info:

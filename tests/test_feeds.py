@@ -123,6 +123,10 @@ def test_parse_feed_language_falls_back_to_config() -> None:
     spanish = FeedConfig(name="es", url="https://example.org/es.xml", language="es")
     assert _parse(body, feed=spanish).items[0].language == "es"
     assert _parse(body).items[0].language is None
+    bogus = rss("Bogus language", [story(1)], language="xx").encode()
+    assert _parse(bogus, feed=spanish).items[0].language == "es"  # "xx" names no language
+    tagged = rss("Tagged", [story(1)], language="es-CO").encode()
+    assert _parse(tagged).items[0].language == "es-CO"
 
 
 @pytest.mark.parametrize(("raw", "expected"), [

@@ -352,6 +352,22 @@ def test_read_seeds_reports_json_record_without_text(tmp_path: Path) -> None:
     assert result.errors == [(f"{path}#2", 'missing "text": expected a non-empty string')]
 
 
+def test_a_declared_language_that_is_no_iso_code_is_noted_and_detected(tmp_path: Path) -> None:
+    """A typo such as "sp" must not become a language of its own (outside the models' two)."""
+    text = "La Casa Blanca decidió certificar a Colombia en la lucha contra las drogas este año."
+    records = [
+        {"title": "Certificación", "text": text, "language": "sp", "published": "2025-09-16"},
+        {"title": "Certificación II", "text": text, "language": "es-CO"},
+    ]
+    _write(tmp_path / "seeds", "langs.json", json.dumps(records))
+    typo, tagged = read_seeds([tmp_path / "seeds"]).items
+    assert typo.language is None
+    assert "language 'sp' is not an ISO 639-1 code such as en or es; detected" in typo.problems
+    assert tagged.language == "es-CO" and not any("language" in p for p in tagged.problems)
+    now = datetime(2025, 9, 17, tzinfo=UTC)
+    assert [normalise_item(i, now).language for i in (typo, tagged)] == ["es", "es"]
+
+
 def test_read_seeds_reports_json_list_entry_that_is_not_object(tmp_path: Path) -> None:
     path = _write(tmp_path / "seeds", "list.json", '[{"title": "T", "text": "Body."}, 7]')
     result = read_seeds([tmp_path / "seeds"])
