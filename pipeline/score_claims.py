@@ -31,6 +31,7 @@ from pipeline.records import Article
 from pipeline.runlog import STALE_AFTER
 
 c, r = schema.score_claims, schema.runs
+CHUNK = 1000  # ids per statement: 3,000 parameters, far below SQLite's and PostgreSQL's limits
 
 
 @dataclass
@@ -105,23 +106,30 @@ def claim(engine: Engine, run_id: int, article_ids: Sequence[str], now: datetime
         return set()
 
     def work(conn: Connection) -> set[str]:
-        stmt = insert_for(conn, c).values(
-            [{"article_id": a, "run_id": run_id, "claimed_at": now} for a in article_ids]
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[c.c.article_id],
-            set_={"run_id": run_id, "claimed_at": now},
-            where=(c.c.run_id == run_id) | ~_holder_alive(now),
-        ).returning(c.c.article_id)
-        return {row[0] for row in conn.execute(stmt)}
+        won: set[str] = set()
+        for chunk in _chunks(article_ids):  # within the databases' limits on parameters
+            stmt = insert_for(conn, c).values(
+                [{"article_id": a, "run_id": run_id, "claimed_at": now} for a in chunk]
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[c.c.article_id],
+                set_={"run_id": run_id, "claimed_at": now},
+                where=(c.c.run_id == run_id) | ~_holder_alive(now),
+            ).returning(c.c.article_id)
+            won.update(row[0] for row in conn.execute(stmt))
+        return won
 
     return write(engine, work)
 
 
 def release(conn: Connection, run_id: int, article_ids: Sequence[str]) -> None:
     """Drop this run's claims on these articles (their scores are saved)."""
-    if article_ids:
-        conn.execute(delete(c).where(c.c.run_id == run_id, c.c.article_id.in_(article_ids)))
+    for chunk in _chunks(article_ids):
+        conn.execute(delete(c).where(c.c.run_id == run_id, c.c.article_id.in_(chunk)))
+
+
+def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:
+    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
 
 
 def release_all(engine: Engine, run_id: int) -> None:

@@ -124,3 +124,16 @@ def test_a_run_alone_claims_nothing_and_starts_once_another_run_is_going(
     claims.close()
     assert _holders(engine) == {batch[3].article_id: other}
     assert RunClaims(engine, None).take(batch) == batch  # no run (`score`): never claims
+
+
+def test_a_claim_larger_than_one_statement_holds_every_article(store_url: str) -> None:
+    """Eight workers' batches in flight (24,000 ids) exceed both databases' parameter limits
+    in one statement; the claim and its release go in chunks."""
+    engine = store.open_store(store_url)
+    first, second = store.start_run(engine), store.start_run(engine)
+    ids = [f"x{i:05d}" for i in range(24_000)]
+    assert score_claims.claim(engine, first, ids, store.now_utc()) == set(ids)
+    assert score_claims.claim(engine, second, ids[-2:] + ["y1"], store.now_utc()) == {"y1"}
+    with engine.begin() as conn:
+        score_claims.release(conn, first, ids)
+    assert _holders(engine) == {"y1": second}
