@@ -86,6 +86,8 @@ def run(ctx: click.Context, no_feeds: bool, worker: str, workers: int | None) ->
         workers=worker_count(workers),
     )
     not_due = f", {summary.sources_skipped} feed(s) not due" if summary.sources_skipped else ""
+    if summary.backing_off:
+        not_due += f", {len(summary.backing_off)} feed(s) backing off"
     click.echo(
         f"Run {summary.run_id}: {summary.added} added, {summary.updated} updated, "
         f"{summary.scored} scored; {summary.sources_failed} source(s) failed{not_due}."
@@ -104,7 +106,13 @@ def run(ctx: click.Context, no_feeds: bool, worker: str, workers: int | None) ->
         )
     for source, message in summary.errors:
         click.echo(f"  failed: {source}: {message}", err=True)
-    if summary.errors:
+    if summary.backing_off:
+        click.echo(
+            f"  still failing, not tried until their backoff ends: {', '.join(summary.backing_off)}"
+            " (`policy-risk feeds` shows why)",
+            err=True,
+        )
+    if summary.failing:
         ctx.exit(1)
 
 

@@ -35,8 +35,10 @@ from pipeline.records import RawItem
 from pipeline.store import now_utc
 
 log = logging.getLogger(__name__)
-# Outcomes of feeds this worker did not fetch in this cycle: neither a success nor a failure.
-SKIPPED = ("skipped-backoff", "claimed-elsewhere", "fetched-recently")
+# Outcomes of feeds this worker did not fetch in this cycle: a feed waiting after failures
+# (still failing, as far as anyone knows), and feeds that are not due.
+BACKING_OFF = "skipped-backoff"
+SKIPPED = (BACKING_OFF, "claimed-elsewhere", "fetched-recently")
 
 
 @dataclass(frozen=True, slots=True)

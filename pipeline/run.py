@@ -45,9 +45,15 @@ class RunSummary:
     sources_ok: int = 0
     sources_failed: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
-    sources_skipped: int = 0  # feeds not due: fetched recently, backing off, claimed elsewhere
+    sources_skipped: int = 0  # feeds not due: fetched recently or claimed elsewhere
     undated: int = 0  # added or updated articles with no usable date (placed on the day first seen)
     scored_elsewhere: int = 0  # scored here, but another run had saved them first
+    backing_off: tuple[str, ...] = ()  # feeds not tried: waiting after failures ("feed:NAME")
+
+    @property
+    def failing(self) -> bool:
+        """A source failed in this run, or a feed is still waiting after failing before."""
+        return bool(self.errors or self.backing_off)
 
 
 def _quiet(_stage: str, _count: int) -> None:
@@ -212,6 +218,7 @@ def run_pipeline(
     progress = _beating(progress, Heartbeat(engine, run_id))
     errors: list[tuple[str, str]] = []
     added = updated = ok = skipped = undated = 0
+    backing_off: tuple[str, ...] = ()
     scoring = _ScoringAlongside(engine, models, workers, progress, run_id)
     try:
         seed_result = _ingest_seeds(config, engine, run_id, errors, progress, scoring)
@@ -221,6 +228,7 @@ def run_pipeline(
             feeds = _ingest_feeds(config, engine, run_id, worker, errors, scoring)
             added, updated, ok = added + feeds.added, updated + feeds.updated, ok + feeds.ok
             skipped, undated = feeds.skipped, undated + feeds.undated
+            backing_off = feeds.backing_off
         scored = scoring.finish()
     except BaseException:
         store.finish_run(engine, run_id, "failed", {})  # the batches counted what they stored
@@ -229,7 +237,7 @@ def run_pipeline(
         scoring.close()
     for source, message in errors:
         store.record_source_error(engine, run_id, source, message)
-    status = "ok" if not errors else "partial"
+    status = "ok" if not errors and not backing_off else "partial"
     # the article counts are in the row already: each batch added its own as it committed
     store.finish_run(engine, run_id, status, {"sources_failed": len(errors)})
     return RunSummary(
@@ -243,6 +251,7 @@ def run_pipeline(
         skipped,
         undated,
         scoring.overlap.articles,
+        backing_off,
     )
 
 
@@ -253,6 +262,7 @@ class _FeedCounts:
     ok: int
     skipped: int
     undated: int
+    backing_off: tuple[str, ...]
 
 
 def _beating(progress: Progress, heartbeat: Heartbeat) -> Progress:
@@ -292,11 +302,15 @@ def _ingest_feeds(
     errors: list[tuple[str, str]],
     scoring: _ScoringAlongside,
 ) -> _FeedCounts:
-    from pipeline.feed_cycle import SKIPPED, collect_feeds
+    from pipeline.feed_cycle import BACKING_OFF, SKIPPED, collect_feeds
     from pipeline.feed_health import record_articles_added
 
     added = updated = ok = skipped = undated = 0
+    backing_off: list[str] = []
     for outcome in collect_feeds(config, engine, worker=worker):
+        if outcome.status == BACKING_OFF:
+            backing_off.append(f"feed:{outcome.name}")
+            continue
         if outcome.status in SKIPPED:
             skipped += 1
             continue
@@ -310,4 +324,4 @@ def _ingest_feeds(
         record_articles_added(engine, {outcome.name: result.added})
         added, updated = added + result.added, updated + result.updated
         undated += result.undated
-    return _FeedCounts(added, updated, ok, skipped, undated)
+    return _FeedCounts(added, updated, ok, skipped, undated, tuple(backing_off))

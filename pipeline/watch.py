@@ -48,6 +48,8 @@ class CycleSummary(Protocol):
     def sources_failed(self) -> int: ...
     @property
     def sources_skipped(self) -> int: ...
+    @property
+    def backing_off(self) -> tuple[str, ...]: ...
 
 
 Cycle = Callable[[Config, str], CycleSummary]
@@ -170,6 +172,8 @@ def _one_cycle(config: Config, worker: str, run_cycle: Cycle, number: int, start
         log.exception("cycle %d crashed", number)
         return f"cycle {number}: crashed after {time.monotonic() - started:.1f} s: {exc!r}"[:500]
     not_due = f", not due {summary.sources_skipped}" if summary.sources_skipped else ""
+    if summary.backing_off:
+        not_due += f", backing off {len(summary.backing_off)}"
     return (
         f"cycle {number}: sources ok {summary.sources_ok}, failed {summary.sources_failed}"
         f"{not_due}; "

@@ -157,6 +157,30 @@ def test_two_workers_runs_fetch_a_feed_once_per_interval(
     assert feed_server.hits["/health/team.xml"] == 1
 
 
+def test_a_run_counts_feeds_backing_off_as_still_failing(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """QA 3 #4: a feed skipped for its backoff is still down; the run must not say all is well
+    (exit 0, status ok) just because the feed was not tried this time."""
+    good = feed_server.add("/health/fine.xml", rss("F", [story(1)]))
+    down = feed_server.add("/health/down-run.xml", b"down", status=503)
+    fetch = "  fetch: {allow_private_addresses: true, backoff_base_s: 3600}\n"
+    path = write_config(tmp_path, seeds=[], feeds=[{"name": "fine", "url": good},
+                                                    {"name": "down", "url": down}])
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("sources:\n", "sources:\n" + fetch, 1), encoding="utf-8")
+    runs = [CliRunner().invoke(cli, ["--config", str(path), "run"]) for _ in range(2)]
+    assert [r.exit_code for r in runs] == [1, 1], [r.output for r in runs]
+    assert "1 source(s) failed." in runs[0].output
+    assert "0 source(s) failed, 1 feed(s) backing off." in runs[1].output
+    assert "still failing, not tried until their backoff ends: feed:down" in runs[1].output
+    assert feed_server.hits["/health/down-run.xml"] == 1  # the second run did not try it
+    engine = open_store(f"sqlite:///{tmp_path / 'test.db'}", create=False)
+    with engine.connect() as conn:
+        statuses = conn.execute(select(schema.runs.c.status).order_by(schema.runs.c.run_id))
+        assert statuses.scalars().all() == ["partial", "partial"]
+
+
 def test_claim_guard_refuses_a_feed_fetched_since_it_was_read(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:

@@ -28,6 +28,7 @@ class Summary:
     sources_ok: int = 0
     sources_failed: int = 0
     sources_skipped: int = 0
+    backing_off: tuple[str, ...] = ()
 
 
 @pytest.mark.parametrize(("text", "seconds"), [
@@ -63,8 +64,11 @@ def test_watch_runs_cycles_and_logs_one_line_each(tmp_path: Path) -> None:
 def test_watch_line_counts_feeds_that_were_not_due(tmp_path: Path) -> None:
     lines: list[str] = []
     run_watch(make_config(tmp_path, []), every_s=0.01, max_cycles=1,
-              cycle=lambda _c, _w: Summary(sources_ok=1, sources_skipped=2), report=lines.append)
-    assert lines[0].startswith("cycle 1: sources ok 1, failed 0, not due 2; articles added 0")
+              cycle=lambda _c, _w: Summary(sources_ok=1, sources_skipped=2,
+                                           backing_off=("feed:a", "feed:b", "feed:c")),
+              report=lines.append)
+    assert lines[0].startswith(
+        "cycle 1: sources ok 1, failed 0, not due 2, backing off 3; articles added 0")
 
 
 def test_watch_survives_failing_cycles(tmp_path: Path) -> None:
