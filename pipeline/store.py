@@ -16,7 +16,7 @@ import logging
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
@@ -202,7 +202,8 @@ def _upsert(conn: Connection, batch: Sequence[Article]) -> UpsertResult:
         if target != article.article_id or article.article_id in seen_ids:
             duplicates += 1
         elif article.article_id in by_id:
-            if by_id[article.article_id].content_hash == article.content_hash:
+            found = by_id[article.article_id]
+            if found.content_hash == article.content_hash or not _replaces(article, found):
                 unchanged += 1
             else:
                 updated[article.article_id] = article
@@ -223,11 +224,29 @@ def _upsert(conn: Connection, batch: Sequence[Article]) -> UpsertResult:
 
 @dataclass(frozen=True, slots=True)
 class _Stored:
-    """What de-duplication needs of a stored article: its id, content and integer key."""
+    """What de-duplication needs of a stored article: its id, content and integer key, and
+    where its text came from and its date (whether another copy may replace it)."""
 
     article_id: str
     content_hash: str
     key: int
+    origin: str = ""
+    page_date: date | None = None
+
+
+def _replaces(article: Article, stored: _Stored) -> bool:
+    """Whether this copy's text replaces the stored one.
+
+    The source that supplied the stored text (the same feed, the same seed file) may always
+    correct it. Another source carrying the same story (syndication: one URL in two feeds)
+    replaces it only with a copy dated later; otherwise each cycle would rewrite the article
+    to whichever feed came last in the config, and back, and re-score it every time.
+    """
+    if article.origin == stored.origin:
+        return True
+    if article.page_date is None:
+        return False
+    return stored.page_date is None or article.page_date > stored.page_date
 
 
 def _target_id(
@@ -256,7 +275,7 @@ def _stored(conn: Connection, column: Any, values: list[str]) -> Iterator[_Store
     unique = sorted(set(values))
     for start in range(0, len(unique), _CHUNK):
         stmt = (
-            select(a.c.article_id, a.c.content_hash, a.c.article_key)
+            select(a.c.article_id, a.c.content_hash, a.c.article_key, a.c.origin, a.c.page_date)
             .where(column.in_(unique[start : start + _CHUNK]))
             .order_by(a.c.article_id)
         )

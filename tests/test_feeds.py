@@ -211,6 +211,42 @@ def test_changed_entry_updates_its_article(feed_server: FeedServer, tmp_path: Pa
     assert "Revised figures." in text
 
 
+def test_one_story_in_two_feeds_with_different_text_keeps_one_version(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """QA 3 #1: syndication. The feed whose text is stored may correct it; another feed's copy
+    replaces it only when dated later. Before, every cycle rewrote the article to the copy of
+    the feed listed last, and back, counting two updates a cycle."""
+    original, revised = story(5, extra="First take."), story(5, extra="Corrected take.")
+    first = feed_server.add("/syn/a.xml", rss("A", [original]))
+    second = feed_server.add("/syn/b.xml", rss("B", [revised]))
+    feeds = [{"name": "a", "url": first}, {"name": "b", "url": second}]
+    config = make_config(tmp_path, feeds)
+    engine = open_store(config.database.url)
+
+    def stored() -> tuple[str, str]:
+        with engine.connect() as conn:
+            row = conn.execute(select(schema.articles.c.text, schema.articles.c.origin)).one()
+        return ("Corrected" if "Corrected" in row.text else "First", row.origin)
+
+    assert ingest(config, engine).upserts["a"].added == 1
+    assert stored() == ("First", "a")
+    for order in (feeds, feeds[::-1], feeds):  # the config's order no longer decides
+        result = ingest(make_config(tmp_path, order), engine)
+        assert [u.updated for u in result.upserts.values()] == [0, 0]
+        assert stored() == ("First", "a")
+    feed_server.add("/syn/b.xml", rss("B", [revised | {"pubDate": "Wed, 06 Mar 2024 09:00:00 GMT"}]))
+    assert ingest(config, engine).upserts["b"].updated == 1  # a later copy from b replaces it
+    assert stored() == ("Corrected", "b")
+    feed_server.add("/syn/a.xml", rss("A", [story(5, extra="Second take.")]))
+    assert ingest(config, engine).upserts["a"].updated == 0  # a's copy is older than b's now
+    feed_server.add("/syn/b.xml", rss("B", [story(5, extra="Third take.") | {
+        "pubDate": "Wed, 06 Mar 2024 09:00:00 GMT"}]))
+    assert ingest(config, engine).upserts["b"].updated == 1  # b corrects its own copy
+    with engine.connect() as conn:
+        assert "Third take." in conn.execute(select(schema.articles.c.text)).scalar_one()
+
+
 def test_check_feed_reports_without_storing(feed_server: FeedServer, tmp_path: Path) -> None:
     url = serve_data_file(feed_server, "good_atom.xml")
     config = make_config(tmp_path, [])
