@@ -15,7 +15,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from hashlib import sha256
 from pathlib import Path
@@ -171,15 +171,20 @@ def _raw_row(item: RawItem) -> dict[str, Any]:
 
 
 def upsert_articles(
-    engine: Engine, batch: Sequence[Article], *, run_id: int | None = None
+    engine: Engine,
+    batch: Sequence[Article],
+    *,
+    run_id: int | None = None,
+    match_files: bool = False,
 ) -> UpsertResult:
     """Insert new articles, update changed ones, and keep every source that carried each story
-    (``run_id``: add the counts to that run's row in the same transaction)."""
+    (``run_id``: add the counts to that run's row in the same transaction; ``match_files``:
+    seeds, where a file without a URL is one article, see ``_same_file``)."""
     if not batch:
         return UpsertResult()
 
     def work(conn: Connection) -> UpsertResult:
-        result = _upsert(conn, batch)
+        result = _upsert(conn, batch, match_files)
         runlog.add_counts(
             conn, run_id, articles_added=result.added, articles_updated=result.updated
         )
@@ -188,9 +193,10 @@ def upsert_articles(
     return write(engine, work, lock=WRITE_LOCK)
 
 
-def _upsert(conn: Connection, batch: Sequence[Article]) -> UpsertResult:
+def _upsert(conn: Connection, batch: Sequence[Article], match_files: bool = False) -> UpsertResult:
     by_id = _existing_by_id(conn, [a.article_id for a in batch])
     by_hash = _existing_by_hash(conn, [a.content_hash for a in batch])
+    by_file = _same_file(conn, batch, by_id, by_hash) if match_files else {}
     added: list[Article] = []
     updated: dict[str, Article] = {}
     unchanged = duplicates = 0
@@ -198,6 +204,11 @@ def _upsert(conn: Connection, batch: Sequence[Article]) -> UpsertResult:
     seen_ids: dict[str, str] = {}
     for article in batch:
         target = _target_id(article, by_id, by_hash, seen_ids)
+        edited = by_file.get(article.origin) if target == article.article_id else None
+        if edited is not None and edited.article_id not in seen_ids:
+            target = edited.article_id  # the seed file's article, under its first id
+            article = replace(article, article_id=target)
+            by_id[target] = edited
         carried.append((target, article))
         if target != article.article_id or article.article_id in seen_ids:
             duplicates += 1
@@ -256,6 +267,40 @@ def _target_id(
         return article.article_id
     found = by_hash.get(article.content_hash)
     return found.article_id if found else article.article_id
+
+
+def _same_file(
+    conn: Connection,
+    batch: Sequence[Article],
+    by_id: dict[str, _Stored],
+    by_hash: dict[str, _Stored],
+) -> dict[str, _Stored]:
+    """The stored article of each edited seed file in ``batch``, by origin.
+
+    A seed file without a URL is one article whose id comes from its content, so fixing a typo
+    in it gave a new id and a second copy of the story. An article of such a file (origin
+    without a ``#record`` number; records move when a file gains one) that is neither stored
+    under its id nor its content is looked up by origin: found, it is that file's article, and
+    the edit updates it. The origin is not indexed (every article would pay for it), so this
+    reads the table once per batch holding an edited or new seed file, never for others.
+    """
+    wanted = {
+        a.origin
+        for a in batch
+        if a.url is None
+        and "#" not in a.origin
+        and a.article_id not in by_id
+        and a.content_hash not in by_hash
+    }
+    if not wanted:
+        return {}
+    a = schema.articles
+    stmt = (
+        select(a.c.article_id, a.c.content_hash, a.c.article_key, a.c.origin, a.c.page_date)
+        .where(a.c.origin.in_(sorted(wanted)), a.c.url.is_(None))
+        .order_by(a.c.updated_at)  # legacy duplicates of one file: the latest one wins
+    )
+    return {row.origin: _Stored(*row) for row in conn.execute(stmt)}
 
 
 def _existing_by_id(conn: Connection, ids: list[str]) -> dict[str, _Stored]:

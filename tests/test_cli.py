@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from sqlalchemy import select
+
+from pipeline import schema, store
 from pipeline.cli import cli
 from tests.conftest import write_config
 
@@ -100,6 +103,27 @@ def test_run_says_how_many_articles_had_no_usable_date(tmp_path: Path) -> None:
     assert "2 of the added or updated articles had no usable date" in first.output
     again = _invoke(config, "run", "--no-feeds")
     assert "0 added" in again.output and "no usable date" not in again.output
+
+
+def test_an_edited_seed_file_updates_its_article_instead_of_adding_one(
+    config_path: Path, seed_dir: Path
+) -> None:
+    """QA 3 #3: a seed file has no URL, so its id comes from its text; fixing a typo used to
+    store the story a second time, and both copies counted in the index."""
+    assert _invoke(config_path, "run", "--no-feeds").exit_code == 0
+    seed = seed_dir / "decert.txt"
+    seed.write_text(seed.read_text(encoding="utf-8").replace("waiving", "waiving most"), "utf-8")
+    edited = _invoke(config_path, "run", "--no-feeds")
+    assert "0 added, 1 updated, 1 scored" in edited.output, edited.output
+    engine = store.open_store(f"sqlite:///{config_path.parent / 'test.db'}", create=False)
+    a = schema.articles
+    with engine.connect() as conn:
+        texts = conn.execute(select(a.c.text).where(a.c.origin == "seeds/decert.txt")).scalars()
+        assert ["waiving most" in t for t in texts] == [True]
+    assert "0 added, 0 updated, 0 scored" in _invoke(config_path, "run", "--no-feeds").output
+    seed.rename(seed_dir / "decert-renamed.txt")  # same text under another name: nothing new
+    assert "0 added, 0 updated, 0 scored" in _invoke(config_path, "run", "--no-feeds").output
+    engine.dispose()
 
 
 def test_run_reports_unreadable_seed_and_ingests_the_rest(

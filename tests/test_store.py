@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select, text, update
 from pipeline import schema, store
 from pipeline.errors import StoreError
 from pipeline.normalise import normalise_item
-from pipeline.records import RawItem, Score
+from pipeline.records import Article, RawItem, Score
 from tests.pg import store_url_fixture  # noqa: F401
 
 NOW = datetime(2025, 9, 16, 12, 0, tzinfo=UTC)
@@ -254,3 +254,39 @@ def test_opening_without_create_never_creates_a_sqlite_file(tmp_path: Path) -> N
     with pytest.raises(StoreError, match=f"no database at {missing}"):
         store.open_store(f"sqlite:///{missing}", create=False)
     assert not missing.exists() and not missing.parent.exists()
+
+
+def test_an_edited_seed_file_is_matched_by_origin_and_records_are_not(store_url: str) -> None:
+    """A URL-less seed file is one article: its edit updates it, also when an older store
+    already holds two copies of the file (the latest is updated, no third appears). Records of
+    a .json/.jsonl file (``#n``) and articles with a URL are never matched by origin."""
+    engine = store.open_store(store_url)
+
+    def seed(origin: str, body: str, url: str | None = None) -> Article:
+        item = replace(_item(body=body, url=url), origin=origin)
+        return normalise_item(item, NOW)
+
+    def upsert(*articles: Article) -> store.UpsertResult:
+        return store.upsert_articles(engine, list(articles), match_files=True)
+
+    assert upsert(seed("seeds/a.txt", "First draft.")).added == 1
+    assert upsert(seed("seeds/a.txt", "Second draft.")).updated == 1
+    # an older program stored each edit as a new article: two copies of one file
+    store.upsert_articles(engine, [seed("seeds/b.txt", "Old copy.")])
+    store.upsert_articles(engine, [seed("seeds/b.txt", "Newer copy.")])
+    result = upsert(seed("seeds/b.txt", "Fixed copy."), seed("seeds/r.jsonl#1", "Record one."),
+                    seed("feeds/c.txt", "Linked.", url="https://example.org/c"))
+    assert (result.added, result.updated) == (2, 1)
+    assert upsert(seed("seeds/r.jsonl#1", "Record one, edited.")).added == 1  # records move
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(schema.articles.c.origin, schema.articles.c.text).order_by("origin", "text")
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("feeds/c.txt", "Linked."),
+        ("seeds/a.txt", "Second draft."),
+        ("seeds/b.txt", "Fixed copy."),
+        ("seeds/b.txt", "Old copy."),
+        ("seeds/r.jsonl#1", "Record one, edited."),
+        ("seeds/r.jsonl#1", "Record one."),
+    ]
