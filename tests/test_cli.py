@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from sqlalchemy import select
 
 from pipeline import schema, store
