@@ -281,8 +281,8 @@ def _same_file(
     in it gave a new id and a second copy of the story. An article of such a file (origin
     without a ``#record`` number; records move when a file gains one) that is neither stored
     under its id nor its content is looked up by origin: found, it is that file's article, and
-    the edit updates it. The origin is not indexed (every article would pay for it), so this
-    reads the table once per batch holding an edited or new seed file, never for others.
+    the edit updates it. One lookup per batch holding an edited or new seed file, in the
+    partial index of articles without a URL (``schema.SEED_ORIGIN``).
     """
     wanted = {
         a.origin
