@@ -396,6 +396,19 @@ def test_store_at_0015_gets_an_empty_claims_table_and_back(store_url: str) -> No
     pd.testing.assert_frame_equal(queries.article_table(engine, []), before)
 
 
+def test_store_at_0016_gets_the_partial_origin_index_and_back(store_url: str) -> None:
+    engine = _filled_at(store_url, "0016")
+    db.upgrade_store(engine, store_url)
+
+    def indexes() -> set[str]:
+        with engine.connect() as conn:
+            return {i["name"] for i in inspect(conn).get_indexes("articles")}
+
+    assert schema.SEED_ORIGIN in indexes()
+    write(engine, lambda conn: migrations.downgrade(conn, "0016"), lock=MIGRATION_LOCK)
+    assert schema.SEED_ORIGIN not in indexes()
+
+
 def test_store_created_before_alembic_is_adopted(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'legacy.db'}"
     engine = _at_revision(url, "0001")
