@@ -102,6 +102,8 @@ def import_command(ctx: click.Context, opml_file: Path) -> None:
     for name, reason in result.skipped:
         click.echo(f"skipped  {name}: {reason}")
     click.echo(f"{len(result.added)} feeds added to {config.path}, {len(result.skipped)} skipped")
+    if result.added:
+        click.echo("A running `policy-risk watch` on this config fetches them from its next cycle.")
 
 
 @feeds_group.command("check")

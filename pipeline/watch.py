@@ -5,6 +5,9 @@ file beside the SQLite database, or beside the config for other databases), must
 single cycle's failure (logged, then the next cycle runs on time), and must stop cleanly: a
 signal only sets a flag, so the cycle in progress finishes its batch before the loop exits.
 A second signal while finishing restores the default handler and interrupts at once.
+Each cycle first re-reads the config file if its bytes changed (QA3 #7: feeds added by
+``feeds import`` were never fetched until a restart); a file that no longer loads is reported in
+one line and the last good config stays in use.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
-from pipeline.config import Config
+from pipeline.config import Config, load_config
 from pipeline.engine import safe_url
 from pipeline.errors import ConfigError, PipelineError
 
@@ -137,13 +140,57 @@ def run_watch(
     with watch_lock(lock_path(config)):
         stop.install()
         try:
-            return _loop(config, every_s, worker, max_cycles, run_cycle, report, stop.event)
+            configs = ConfigReloader(config, report)
+            return _loop(configs, every_s, worker, max_cycles, run_cycle, report, stop.event)
         finally:
             stop.restore()
 
 
+class ConfigReloader:
+    """The config to use for the next cycle: re-read when the file's bytes change.
+
+    A content digest rather than the mtime, so an edit within the same second (or a copy that
+    keeps the mtime) is still seen. A file that does not load, or that names another database
+    (the watch lock belongs to the first one), is reported once and the last good config kept.
+    """
+
+    def __init__(self, config: Config, report: Callable[[str], None]) -> None:
+        self.config = config
+        self._report = report
+        self._seen = _digest(config.path)
+
+    def current(self) -> Config:
+        """Return the config for this cycle, reloading it first if the file changed."""
+        digest = _digest(self.config.path)
+        if digest == self._seen:
+            return self.config
+        self._seen = digest
+        path = self.config.path
+        try:
+            fresh = load_config(path)
+        except PipelineError as exc:
+            self._report(f"config {path} changed but does not load, "
+                         f"still using the last good config: {exc}")
+            return self.config
+        if fresh.database.url != self.config.database.url:
+            self._report(f"config {path} changed its database (now {safe_url(fresh.database.url)})"
+                         ": still using the last good config; restart watch to switch databases")
+            return self.config
+        self.config = fresh
+        self._report(f"config {path} changed: reloaded ({len(fresh.sources.feeds)} feeds, "
+                     f"{len(fresh.signals)} signals)")
+        return fresh
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None  # missing or unreadable: load_config names the problem if it matters
+
+
 def _loop(
-    config: Config,
+    configs: ConfigReloader,
     every_s: float,
     worker: str,
     max_cycles: int | None,
@@ -155,7 +202,7 @@ def _loop(
     while not stop.is_set():
         started = time.monotonic()
         count += 1
-        report(_one_cycle(config, worker, run_cycle, count, started))
+        report(_one_cycle(configs.current(), worker, run_cycle, count, started))
         if max_cycles is not None and count >= max_cycles:
             break
         stop.wait(max(0.0, every_s - (time.monotonic() - started)))

@@ -312,13 +312,15 @@ def test_feeds_import_adds_new_feeds_and_keeps_comments(tmp_path: Path) -> None:
                                 obj={"config": load_config(path)})
     assert result.exit_code == 0, result.output
     assert "3 feeds added" in result.output and "2 skipped" in result.output
+    assert ("A running `policy-risk watch` on this config fetches them from its next cycle."
+            in result.output)
     text = path.read_text()
     assert "# Analyst config: this comment must survive an import." in text and "# kept" in text
     feeds = load_config(path).sources.feeds
     assert [f.name for f in feeds] == ["Existing", "State Dept", "El Tiempo", "USTR"]
     again = CliRunner().invoke(feeds_group, ["import", str(DATA / "subscriptions.opml")],
                                obj={"config": load_config(path)})
-    assert "0 feeds added" in again.output
+    assert "0 feeds added" in again.output and "next cycle" not in again.output
 
 
 def test_read_opml_refuses_doctype(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli_feeds import watch_command
-from pipeline.config import Config, DatabaseConfig
+from pipeline.config import Config, DatabaseConfig, load_config
 from pipeline.errors import ConfigError, PipelineError, SourceError
 from pipeline.store import open_store
 from pipeline.watch import lock_path, parse_interval, run_watch, watch_lock
@@ -166,3 +166,60 @@ def test_watch_command_refuses_bad_interval(tmp_path: Path) -> None:
 def test_watch_command_has_help_with_an_example() -> None:
     result = CliRunner().invoke(watch_command, ["--help"])
     assert result.exit_code == 0 and "Example: policy-risk watch --every 15m" in result.output
+
+
+_CONFIG_TEXT = """\
+database:
+  url: sqlite:///store.db   # beside this file
+sources:
+  feeds:
+    - {name: A, url: "http://127.0.0.1:9/a.xml"}
+signals:
+  risk: {label: Risk, weight: 1.0}
+"""
+
+
+def test_watch_reloads_a_changed_config_and_keeps_the_last_good_one(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(_CONFIG_TEXT, encoding="utf-8")
+    edits = iter([
+        _CONFIG_TEXT.replace('a.xml"}', 'a.xml"}\n    - {name: B, url: "http://127.0.0.1:9/b.xml"}'),
+        "sources: [unclosed\n",  # a bad save: the watch must keep going with the last good config
+        None,  # unchanged broken file: reported once, not every cycle
+        _CONFIG_TEXT.replace("name: A", "name: C"),
+    ])
+    seen: list[list[str]] = []
+    lines: list[str] = []
+
+    def cycle(config: Config, _worker: str) -> Summary:
+        seen.append([feed.name for feed in config.sources.feeds])
+        edit = next(edits, None)
+        if edit is not None:
+            path.write_text(edit, encoding="utf-8")
+        return Summary()
+
+    run_watch(load_config(path), every_s=0.01, max_cycles=5, cycle=cycle, report=lines.append)
+    assert seen == [["A"], ["A", "B"], ["A", "B"], ["A", "B"], ["C"]]
+    notes = [line for line in lines if line.startswith("config ")]
+    assert notes[0] == f"config {path} changed: reloaded (2 feeds, 1 signals)"
+    assert notes[1].startswith(f"config {path} changed but does not load, still using the last "
+                               "good config: config.yaml: invalid YAML")
+    assert notes[1].endswith("(line 2)")
+    assert notes[2] == f"config {path} changed: reloaded (1 feeds, 1 signals)"
+    assert len(notes) == 3 and len(lines) == 8
+
+
+def test_watch_keeps_its_database_when_the_config_names_another(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(_CONFIG_TEXT, encoding="utf-8")
+    urls: list[str] = []
+    lines: list[str] = []
+
+    def cycle(config: Config, _worker: str) -> Summary:
+        urls.append(config.database.url)
+        path.write_text(_CONFIG_TEXT.replace("store.db", "other.db"), encoding="utf-8")
+        return Summary()
+
+    run_watch(load_config(path), every_s=0.01, max_cycles=2, cycle=cycle, report=lines.append)
+    assert urls == [f"sqlite:///{tmp_path / 'store.db'}"] * 2
+    assert "restart watch to switch databases" in lines[1]
