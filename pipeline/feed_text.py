@@ -200,8 +200,11 @@ def entry_date(entry: Any, number: int, problems: list[str]) -> date | None:
 
 
 def parse_date(raw: str, fallback: Any = None) -> tuple[date | None, str | None]:
-    """Parse an RFC 822 or ISO 8601 date to a UTC date, refusing impossible ones.
+    """Parse an RFC 822 or ISO 8601 date, refusing impossible ones.
 
+    The date is the calendar day in the timestamp's own offset, i.e. the publisher's day: an
+    evening story from Bogotá (-05:00) stays on its day instead of moving to the next UTC day
+    (QA3 #8). A timestamp without an offset is read as UTC, which gives the same written day.
     feedparser silently turns 31 February into 2 March; here it is refused with a reason.
     ``fallback`` is feedparser's own parse, used only for formats neither parser here knows.
     """
@@ -227,7 +230,7 @@ def _iso_date(raw: str) -> date | None:
     year, month, day, hour, minute, second, zone = match.groups()
     moment = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
                       int(second or 0), tzinfo=_zone(zone))
-    return moment.astimezone(UTC).date()
+    return moment.date()  # the day in its own offset; building the datetime checks the fields
 
 
 def _zone(zone: str | None) -> timezone:
@@ -253,6 +256,5 @@ def _rfc822_date(raw: str) -> date | None:
     if parts is None:
         return None
     year, month, day, hour, minute, second = parts[:6]
-    offset = parts[9] or 0
-    moment = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
-    return (moment - timedelta(seconds=offset)).date()
+    moment = datetime(year, month, day, hour, minute, min(second, 59))  # checks every field
+    return moment.date()  # the day as written, in the entry's own zone (parts[9])

@@ -51,7 +51,7 @@ def test_parse_feed_turns_entries_into_plain_text_items() -> None:
     first, second, third = parsed.items
     assert first.title == "Colombia y Estados Unidos revisan la certificación antidrogas"
     assert first.text == "Los gobiernos discutieron la cooperación.\nSegundo párrafo."
-    assert first.page_date == date(2024, 3, 6)  # 23:30 at -05:00 is the 6th in UTC
+    assert first.page_date == date(2024, 3, 5)  # 23:30 at -05:00: the publisher's day
     assert (first.language, first.origin, first.source, first.fetched_at) == ("es", "test", "test", NOW)
     assert first.guid == "urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a"
     assert second.page_date == date(2024, 3, 4)  # no published: updated is used
@@ -77,7 +77,7 @@ def test_parse_feed_refuses_impossible_dates_that_feedparser_rewrites() -> None:
     for title in ("Thirty-first of February", "ISO thirtieth of February", "Hour twenty-five",
                   "Unreadable", "Month thirteen"):
         assert dates[title] is None
-    assert dates["Good date"] == date(2024, 3, 6)
+    assert dates["Good date"] == date(2024, 3, 5)  # 22:30 at -05:00, the 6th in UTC
     assert sum("not a possible date" in p for p in parsed.problems) == 4
     far = next(i for i in parsed.items if i.title == "Far future")
     article = normalise_item(far, NOW)
@@ -131,9 +131,14 @@ def test_parse_feed_language_falls_back_to_config() -> None:
 
 @pytest.mark.parametrize(("raw", "expected"), [
     ("Tue, 05 Mar 2024 10:00:00 GMT", date(2024, 3, 5)),
-    ("Tue, 05 Mar 2024 23:00:00 -0300", date(2024, 3, 6)),
+    ("Tue, 05 Mar 2024 23:00:00 -0300", date(2024, 3, 5)),  # the publisher's day, not UTC's
+    ("Mon, 16 Nov 2026 22:00:00 EST", date(2026, 11, 16)),
+    ("Tue, 17 Nov 2026 01:30:00 +0900", date(2026, 11, 17)),
+    ("Tue, 17 Nov 2026 01:30:00", date(2026, 11, 17)),  # no zone: read as UTC
     ("2024-03-05T10:00:00Z", date(2024, 3, 5)),
-    ("2024-03-05T22:00:00-04:00", date(2024, 3, 6)),
+    ("2024-03-05T22:00:00-04:00", date(2024, 3, 5)),
+    ("2024-03-05T00:30:00+14:00", date(2024, 3, 5)),
+    ("2024-03-05T23:30:00", date(2024, 3, 5)),
     ("2024-03-05", date(2024, 3, 5)),
     ("2024-03", date(2024, 3, 1)),
     ("2024-02-29T00:00:00Z", date(2024, 2, 29)),
@@ -144,6 +149,13 @@ def test_parse_feed_language_falls_back_to_config() -> None:
 ])
 def test_parse_date_accepts_real_dates_only(raw: str, expected: date | None) -> None:
     assert parse_date(raw)[0] == expected
+
+
+def test_parse_feed_dates_an_evening_story_on_the_publishers_day() -> None:
+    evening = {**story(1), "pubDate": "Mon, 16 Nov 2026 23:30:00 -0500"}  # 04:30 UTC on the 17th
+    iso = {**story(2), "pubDate": "2026-11-17T01:30:00+09:00"}  # 16:30 UTC on the 16th
+    items = _parse(rss("Bogotá and Seoul", [evening, iso]).encode()).items
+    assert [item.page_date for item in items] == [date(2026, 11, 16), date(2026, 11, 17)]
 
 
 def test_strip_internal_dtd_keeps_only_single_character_entities() -> None:
