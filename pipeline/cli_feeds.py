@@ -38,7 +38,8 @@ def list_command(ctx: click.Context) -> None:
     Example: policy-risk feeds list
     """
     config = get_config(ctx)
-    health = {row.name: row for row in list_health(open_store(config.database.url))}
+    engine = open_store(config.database.url, create=False)  # a URL typo must not make a store
+    health = {row.name: row for row in list_health(engine)}
     configured = {feed.name: feed.enabled for feed in config.sources.feeds}
     if not configured and not health:
         click.echo("No feeds configured: add them under sources.feeds in the config, "

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from pipeline import schema
+from pipeline.cli import cli
 from pipeline.cli_feeds import feeds_group
 from pipeline.config import FeedConfig, load_config
 from pipeline.errors import SourceError
@@ -291,15 +292,28 @@ def test_feeds_command_lists_health_by_default(feed_server: FeedServer, tmp_path
              {"name": "off", "url": good, "enabled": False}]
     config = make_config(tmp_path, feeds)
     runner = CliRunner()
+    engine = open_store(config.database.url)
     before = runner.invoke(feeds_group, [], obj={"config": config})
     assert before.exit_code == 0 and "never fetched" in before.output
-    ingest(config, open_store(config.database.url))
+    ingest(config, engine)
     result = runner.invoke(feeds_group, [], obj={"config": config})
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line for line in result.output.splitlines()[1:]}
     assert " ok " in lines["good"] and lines["good"].split()[-1] == "1"
     assert "failing, retry" in lines["broken"] and "HTTP 500 Internal Server Error" in lines["broken"]
     assert "disabled" in lines["off"]
+
+
+def test_feeds_list_refuses_a_missing_database_and_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG_YAML.replace("sqlite:///store.db", "sqlite:///typo/stroe.db"))
+    for args in ([], ["list"]):
+        result = CliRunner().invoke(cli, ["--config", str(path), "feeds", *args])
+        assert result.exit_code == 1, result.output
+        missing = tmp_path / "typo" / "stroe.db"
+        assert result.output == (f"Error: no database at {missing} (sqlite:///{missing}); "
+                                 "fill it with `policy-risk run`\n")
+    assert not (tmp_path / "typo").exists()
 
 
 CONFIG_YAML = """\
