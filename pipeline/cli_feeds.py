@@ -153,9 +153,9 @@ def watch_command(ctx: click.Context, every: str, worker: str, max_cycles: int |
     """
     seconds = parse_interval(every)
     config = get_config(ctx)
-    click.echo(f"watching every {every} (Ctrl-C stops after the current cycle)")
+    banner = f"watching every {every} (Ctrl-C stops after the current cycle)"
     cycles = run_watch(config, every_s=seconds, worker=worker, max_cycles=max_cycles,
-                       report=_echo_line)
+                       report=_echo_line, on_start=lambda: click.echo(banner))
     click.echo(f"stopped after {cycles} cycles")
 
 

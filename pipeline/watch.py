@@ -133,11 +133,16 @@ def run_watch(
     max_cycles: int | None = None,
     cycle: Cycle | None = None,
     report: Callable[[str], None] = log.info,
+    on_start: Callable[[], None] = lambda: None,
 ) -> int:
-    """Run ``cycle`` every ``every_s`` seconds until a signal or ``max_cycles``; count cycles."""
+    """Run ``cycle`` every ``every_s`` seconds until a signal or ``max_cycles``; count cycles.
+
+    ``on_start`` runs once the lock is held, so a refused second watch never announces itself.
+    """
     run_cycle = cycle or _pipeline_cycle
     stop = _StopFlag()
     with watch_lock(lock_path(config)):
+        on_start()
         stop.install()
         try:
             configs = ConfigReloader(config, report)

@@ -157,6 +157,16 @@ def test_watch_command_runs_and_reports(tmp_path: Path) -> None:
     assert "stopped after 1 cycles" in result.output
 
 
+def test_watch_command_refused_by_the_lock_prints_no_banner(tmp_path: Path) -> None:
+    config = make_config(tmp_path, [])
+    with watch_lock(lock_path(config)):
+        result = CliRunner().invoke(watch_command, ["--every", "1s", "--max-cycles", "1"],
+                                    obj={"config": config})
+    assert isinstance(result.exception, PipelineError)
+    assert "another watch is already running" in str(result.exception)
+    assert result.output == ""
+
+
 def test_watch_command_refuses_bad_interval(tmp_path: Path) -> None:
     result = CliRunner().invoke(watch_command, ["--every", "often"],
                                 obj={"config": make_config(tmp_path, [])})
