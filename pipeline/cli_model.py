@@ -88,7 +88,7 @@ def evaluate_command(
     models = load_models(config)
     examples = load_examples(default_example_paths(config))
     analyst: list[Example] = []
-    note = "skipped"
+    note = "--no-analyst-effect"
     if not no_analyst_effect:
         analyst, note = read_analyst_examples(config.database.url, config.signals)
     text = report(config, examples, models, (analyst, note))

@@ -172,16 +172,21 @@ def report(
             for signal, ok in beats_baselines(rows).items()
         ),
         "",
-        f"Effect of analyst labels ({analyst[1]}):",
     ]
-    if analyst[0]:
-        fixed = tuple(
-            (m.signal, float(m.card.get("tuning", {}).get("C", 8.0)))
-            for m in models.models.values()
-        )
-        settings = TrainSettings(cross_validate=False, fixed_c=fixed)
-        text += ["", format_table(analyst_effect(config, examples, analyst[0], settings))]
-    return text
+    if not analyst[0]:  # no empty section under a heading (QA3 #9): one line says why
+        return [*text, f"Effect of analyst labels: {_why_skipped(analyst[1])}"]
+    fixed = tuple(
+        (m.signal, float(m.card.get("tuning", {}).get("C", 8.0))) for m in models.models.values()
+    )
+    settings = TrainSettings(cross_validate=False, fixed_c=fixed)
+    effect = format_table(analyst_effect(config, examples, analyst[0], settings))
+    return [*text, f"Effect of analyst labels ({analyst[1]}):", "", effect]
+
+
+def _why_skipped(note: str) -> str:
+    if note.startswith("0 "):  # labels.read_analyst_examples found the table, but no labels
+        return "no analyst labels in the store: skipped"
+    return f"skipped ({note})"
 
 
 def format_table(rows: Sequence[Row]) -> str:

@@ -15,6 +15,7 @@ from pipeline.config import load_config
 from pipeline.evaluate import Row, analyst_effect, beats_baselines, evaluate, format_table
 from pipeline.examples import Example, load_examples
 from pipeline.scoring import load_models
+from pipeline.store import open_store
 from pipeline.training import TrainSettings
 from tests.conftest import write_config
 
@@ -100,5 +101,22 @@ def test_evaluate_command_prints_and_writes_the_table(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "beats every baseline" in result.output
-    assert "Effect of analyst labels (no database yet)" in result.output
+    assert result.output.endswith("\nEffect of analyst labels: skipped (no database yet)\n")
     assert out.read_text(encoding="utf-8").startswith("Held-out evaluation")
+
+
+def test_evaluate_command_says_a_store_without_analyst_labels_is_skipped(tmp_path: Path) -> None:
+    config_path = write_config(tmp_path)
+    open_store(load_config(config_path).database.url).dispose()  # a store, with no labels in it
+    out = tmp_path / "evaluation.md"
+    result = CliRunner().invoke(
+        evaluate_command, ["--markdown", str(out)], obj={"config_path": config_path}
+    )
+    assert result.exit_code == 0, result.output
+    last = "Effect of analyst labels: no analyst labels in the store: skipped"
+    assert result.output.endswith(f"\n{last}\n") and "(0 analyst" not in result.output
+    assert out.read_text(encoding="utf-8").endswith(f"\n{last}\n")
+    skipped = CliRunner().invoke(
+        evaluate_command, ["--no-analyst-effect"], obj={"config_path": config_path}
+    )
+    assert skipped.output.endswith("\nEffect of analyst labels: skipped (--no-analyst-effect)\n")
