@@ -8,6 +8,7 @@ expansion and external entities) is refused before the XML parser sees the file.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import tempfile
@@ -19,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
 
 from pipeline.config import FeedConfig, explain_error, line_suffix, read_yaml
 from pipeline.errors import ConfigError, SourceError
@@ -27,6 +29,7 @@ from pipeline.urls import canonical_url, is_web_url
 
 MAX_OPML_BYTES = 5_000_000
 _DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_EMPTY_FLOW_LIST = re.compile(r"feeds:\s*\[\s*\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +105,17 @@ def _unique_name(name: str, taken: set[str]) -> str:
 
 
 def append_feeds(config_path: Path, feeds: list[FeedConfig]) -> None:
-    """Append feeds to ``sources.feeds`` in the YAML file, keeping comments; write atomically."""
+    """Append feeds to ``sources.feeds`` in the YAML file, keeping comments; write atomically.
+
+    When the file already lists feeds as a block list, the new entries are inserted as text after
+    its last entry, so every existing line stays byte for byte (QA3 #9: a round-trip dump
+    re-quoted names and URLs and re-aligned comments). Other shapes (no list yet, a flow list)
+    go through the round-trip dump, which keeps comments.
+    """
+    text = _text_with_feeds(config_path, feeds)
+    if text is not None:
+        _write_text_atomically(config_path, text)
+        return
     document = read_yaml(config_path)
     if not isinstance(document, CommentedMap):
         raise ConfigError(
@@ -125,6 +138,92 @@ def append_feeds(config_path: Path, feeds: list[FeedConfig]) -> None:
     for feed in feeds:
         entries.append(CommentedMap({"name": feed.name, "url": feed.url}))
     _write_atomically(config_path, document)
+
+
+def _text_with_feeds(config_path: Path, feeds: list[FeedConfig]) -> str | None:
+    """The file's text with ``feeds`` inserted after the last block-list entry (or in place of an
+    empty ``feeds: []``), or None for other shapes or when the result would not read back."""
+    document = read_yaml(config_path)
+    sources = document.get("sources") if isinstance(document, dict) else None
+    entries = sources.get("feeds") if isinstance(sources, dict) else None
+    if not isinstance(entries, CommentedSeq):
+        return None
+    lines = config_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    place = _insertion_point(lines, sources, entries)
+    if place is None:
+        return None
+    end, dash = place
+    newline = "\r\n" if lines[end].endswith("\r\n") else "\n"
+    added = "".join(" " * dash + line + newline for line in _render_entries(feeds).splitlines())
+    if not lines[end].endswith(("\n", "\r")):
+        lines[end] += newline
+    text = "".join([*lines[: end + 1], added, *lines[end + 1 :]])
+    after = _read_yaml_text(text)
+    listed = after.get("sources", {}).get("feeds") if isinstance(after, dict) else None
+    expected = [*entries, *({"name": f.name, "url": f.url} for f in feeds)]
+    return text if listed == expected else None
+
+
+def _insertion_point(
+    lines: list[str], sources: Any, entries: CommentedSeq
+) -> tuple[int, int] | None:
+    """(line to insert after, column of the dashes); an empty ``feeds: []`` loses its ``[]``."""
+    if not entries:
+        line, column = sources.lc.key("feeds")
+        match = _EMPTY_FLOW_LIST.match(lines[line], column)
+        if match is None:  # e.g. `[` and `]` on two lines: left to the round trip
+            return None
+        lines[line] = lines[line][:column] + "feeds:" + lines[line][match.end() :]
+        return line, column + 2
+    if entries.fa.flow_style():
+        return None
+    first_line, first_column = entries.lc.item(0)
+    dash = lines[first_line].rfind("-", 0, first_column)
+    if dash < 0 or lines[first_line][dash + 1 : first_column].strip():
+        return None  # the item does not start on its dash's line
+    return _last_line_of_list(lines, entries.lc.item(len(entries) - 1)[0], dash), dash
+
+
+def _last_line_of_list(lines: list[str], last_item: int, dash: int) -> int:
+    """The last non-blank line of the list whose items start at column ``dash``."""
+    end = last_item
+    for number in range(last_item + 1, len(lines)):
+        stripped = lines[number].strip()
+        if not stripped:
+            continue
+        indent = len(lines[number]) - len(lines[number].lstrip(" "))
+        if indent <= dash and not (indent == dash and stripped.startswith("#")):
+            break
+        end = number
+    return end
+
+
+def _render_entries(feeds: list[FeedConfig]) -> str:
+    yaml = YAML(typ="rt")
+    yaml.indent(mapping=2, sequence=2, offset=0)
+    yaml.width = 4096
+    stream = io.StringIO()
+    yaml.dump([{"name": feed.name, "url": feed.url} for feed in feeds], stream)
+    return stream.getvalue()
+
+
+def _read_yaml_text(text: str) -> Any:
+    try:
+        return YAML(typ="safe").load(text)
+    except YAMLError:
+        return None
+
+
+def _write_text_atomically(path: Path, text: str) -> None:
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        os.chmod(temporary, path.stat().st_mode & 0o777)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _write_atomically(path: Path, document: Any) -> None:

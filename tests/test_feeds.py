@@ -349,6 +349,61 @@ def test_feeds_import_adds_new_feeds_and_keeps_comments(tmp_path: Path) -> None:
     assert "0 feeds added" in again.output and "next cycle" not in again.output
 
 
+QUOTED_CONFIG = """\
+# my config
+database:
+  url: sqlite:///store.db
+sources:
+  feeds:
+    - {name: "Wire A", url: "https://a.example/rss.xml", language: en}   # main wire
+    - name: 'Wire B'      # quoted name
+      url: "https://b.example/rss.xml"  # b
+      enabled: false
+    # - {name: Old, url: "https://old.example/rss"}   (paused)
+
+  # fetch limits below
+  fetch: {allow_private_addresses: true}
+signals:
+  risk: {label: "Risk", weight: 1.0}   # the only signal
+"""
+
+
+@pytest.mark.parametrize("ending", ["", "\n"])
+def test_feeds_import_keeps_every_existing_line_byte_for_byte(tmp_path: Path, ending: str) -> None:
+    path = tmp_path / "config.yaml"
+    head, tail = QUOTED_CONFIG.split("\n\n  # fetch limits below\n")
+    # the second form ends with the list, without a final newline
+    before = QUOTED_CONFIG if ending else tail.split("\n", 1)[1] + "\n" + head
+    path.write_text(before)
+    result = CliRunner().invoke(feeds_group, ["import", str(DATA / "subscriptions.opml")],
+                                obj={"config": load_config(path)})
+    assert result.exit_code == 0, result.output
+    old, new = before.splitlines(), path.read_text().splitlines()
+    at = old.index("    # - {name: Old, url: \"https://old.example/rss\"}   (paused)") + 1
+    assert new[:at] == old[:at] and new[at + 8 :] == old[at:]  # 4 feeds, 2 lines each
+    assert [line[:6] for line in new[at : at + 8]] == ["    - ", "      "] * 4
+    feeds = load_config(path).sources.feeds
+    assert [f.name for f in feeds] == [
+        "Wire A", "Wire B", "State Dept", "El Tiempo", "USTR", "Existing"]
+    assert feeds[1].enabled is False and feeds[0].language == "en"
+
+
+def test_feeds_import_fills_an_empty_flow_list_leaving_other_lines_alone(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    before = QUOTED_CONFIG.split("  feeds:\n")[0] + "  feeds: []   # none yet\n" + (
+        QUOTED_CONFIG.split("(paused)\n")[1])
+    path.write_text(before)
+    result = CliRunner().invoke(feeds_group, ["import", str(DATA / "subscriptions.opml")],
+                                obj={"config": load_config(path)})
+    assert result.exit_code == 0, result.output
+    old, new = before.splitlines(), path.read_text().splitlines()
+    at = old.index("  feeds: []   # none yet")
+    assert new[at] == "  feeds:   # none yet"
+    assert new[:at] == old[:at] and new[at + 9 :] == old[at + 1 :]
+    assert new[at + 1] == "    - name: State Dept"
+    assert len(load_config(path).sources.feeds) == 4
+
+
 def test_read_opml_refuses_doctype(tmp_path: Path) -> None:
     path = tmp_path / "evil.opml"
     path.write_text('<!DOCTYPE opml [<!ENTITY x SYSTEM "file:///etc/passwd">]><opml><body>'
