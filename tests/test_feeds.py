@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -488,6 +491,29 @@ def test_full_text_feed_fetches_linked_pages_once(feed_server: FeedServer, tmp_p
     assert result.upserts["ft"].unchanged == 2 and result.upserts["ft"].added == 1
     assert "Section 8" in result.outcomes["ft"].items[2].text
     assert any("missing.html: HTTP 404" in p for p in result.outcomes["ft"].problems)
+
+
+def test_full_text_of_a_non_html_page_is_a_problem_not_trafilatura_noise_on_stderr(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    xml_page = feed_server.add("/ft-quiet/data.xml", rss("Not an article", [story(1)]),
+                               headers={"Content-Type": "application/xml"})
+    url = feed_server.add("/ft-quiet/feed.xml", rss("FT", [
+        {"title": "Links to XML", "link": xml_page, "description": "Short summary."}]))
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database:\n  url: sqlite:///{tmp_path / 'store.db'}\nsources:\n  feeds:\n"
+        f'    - {{name: FT, url: "{url}", full_text: true}}\n'
+        "  fetch: {allow_private_addresses: true}\n"
+        "signals:\n  risk: {label: Risk, weight: 1.0}\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "--config", str(config), "feeds", "check", url],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"problem: full text for {xml_page}: no main text found" in result.stdout
+    assert result.stderr == ""  # trafilatura's own ERROR/WARNING lines are not shown
 
 
 def test_feeds_module_serves_the_cycle_names() -> None:
