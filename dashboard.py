@@ -49,7 +49,21 @@ def _loaded(path: str, file_key: tuple[int, int, int], database_url: str | None)
     return load_config(Path(path))  # frozen, so one shared object is safe
 
 
+def _disable_table_export() -> None:
+    """Hide every table's toolbar "Download as CSV" (and its clipboard copy).
+
+    That CSV is written by the browser from the shown cells with no formula escaping, so a feed
+    title such as ``=HYPERLINK(...)`` would reach a spreadsheet live; the *Download ...* buttons
+    escape it (pipeline.export). The option reaches the browser with a run's session message,
+    which is sent before the script runs: the first run that sets it starts over at once.
+    """
+    if not st.get_option("client.disableDataExport"):
+        st.set_option("client.disableDataExport", True)
+        st.rerun()
+
+
 def main() -> None:
+    _disable_table_export()
     st.set_page_config(page_title="Policy Risk Monitor", layout="wide")
     st.title("Policy Risk Monitor")
     try:

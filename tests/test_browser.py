@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pipeline.config import load_config
+from pipeline.dashboard_server import local_url, streamlit_command, wait_until_healthy
+from pipeline.run import run_pipeline
 from tests.browser import (  # noqa: F401
     Dashboard,
     browser,
+    free_port,
     full_screenshot,
     start_dashboard,
     stop_dashboard,
     wait_for_app,
 )
-from tests.conftest import ROOT
+from tests.conftest import ROOT, write_config
 from tests.demo_store import demo_config
 
 pytestmark = pytest.mark.browser
@@ -122,6 +129,95 @@ def test_overview_slider_download_and_screenshot(browser: Any, dashboard: Dashbo
         print(dashboard.output())  # noqa: T201 (the server log explains a failure)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
+        raise
+    finally:
+        page.close()
+
+
+FORMULA_SEED = {
+    "title": '=HYPERLINK("http://evil.example","x") United States decertifies Colombia',
+    "text": (
+        "Washington decertified Colombia as a partner in the drug fight, saying Bogota failed"
+        " demonstrably to cut coca cultivation and cocaine production; the United States kept"
+        " aid with a national-interest waiver."
+    ),
+    "published": "2025-09-16",
+    "url": "http://news.example.org/formula/1",
+    "source": "=cmd|' /C calc'!A0",
+    "language": "en",
+}
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@pytest.fixture(scope="module")
+def plain_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    """`streamlit run dashboard.py` as a user starts it: no first run before the browser's."""
+    folder = tmp_path_factory.mktemp("formula")
+    (folder / "seeds").mkdir()
+    (folder / "seeds" / "formula.json").write_text(json.dumps(FORMULA_SEED), encoding="utf-8")
+    config = write_config(folder, seeds=[folder / "seeds"])
+    run_pipeline(load_config(config), include_feeds=False)
+    port = free_port()
+    log = folder / "streamlit.log"
+    env = {**os.environ, "POLICY_RISK_CONFIG": str(config)}
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            streamlit_command(port), env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=folder
+        )
+    server = Dashboard(local_url(port), log, process)
+    try:
+        wait_until_healthy(server.url, process)
+    except BaseException:
+        stop_dashboard(server)
+        raise
+    yield server
+    stop_dashboard(server)
+
+
+def _is_live_formula(cell: str) -> bool:
+    """A text cell a spreadsheet would run (numbers such as -0.4 are fine)."""
+    try:
+        float(cell)
+    except ValueError:
+        return cell.startswith(FORMULA_START)
+    return False
+
+
+def _toolbar_downloads(page: Any, table: Any) -> tuple[list[str], list[Any]]:
+    """Hover a table: the toolbar buttons shown, and the visible ones that download."""
+    table.scroll_into_view_if_needed()
+    table.hover()
+    toolbar = page.locator('[data-testid="stElementToolbar"]')
+    toolbar.locator("button").first.wait_for(timeout=10_000)
+    shown = [b for b in toolbar.locator("button").all() if b.is_visible()]
+    labels = [str(b.get_attribute("aria-label") or b.inner_text()) for b in shown]
+    return labels, [b for b, label in zip(shown, labels, strict=True) if "ownload" in label]
+
+
+def test_tables_offer_no_unescaped_csv_download(browser: Any, plain_dashboard: Dashboard) -> None:  # noqa: F811
+    """A table's toolbar CSV is not formula-escaped, so none may be offered (QA3 #2)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    # headless Chromium's save picker never answers; without it the browser downloads directly
+    page.add_init_script("window.showSaveFilePicker = undefined;")
+    try:
+        page.goto(plain_dashboard.url, wait_until="domcontentloaded")
+        page.locator('[data-testid="stRadioOption"]', has_text=re.compile("^Articles$")).click()
+        page.get_by_role("heading", name="Article detail").wait_for(timeout=60_000)
+        wait_for_app(page)
+        tables = page.locator('[data-testid="stDataFrame"]')
+        tables.first.wait_for(timeout=30_000)
+        for k in range(tables.count()):
+            labels, downloads = _toolbar_downloads(page, tables.nth(k))
+            assert labels  # the toolbar is there (search, fullscreen), so the check is real
+            for button in downloads:
+                with page.expect_download(timeout=30_000) as info:
+                    button.click()
+                cells = csv.reader(io.StringIO(Path(info.value.path()).read_text("utf-8")))
+                live = [c for row in cells for c in row if _is_live_formula(c)]
+                assert not live, f"table {k}'s toolbar CSV holds live formulas: {live}"
+            assert not downloads, f"table {k}'s toolbar offers {labels}"
+    except Exception:
+        print(plain_dashboard.output())  # noqa: T201 (the server log explains a failure)
         raise
     finally:
         page.close()
