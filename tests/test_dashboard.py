@@ -397,6 +397,33 @@ def test_label_correction_needs_a_name_and_is_stored_with_history(
     assert (row["article_id"], row["new_value"]) == (article, pytest.approx(0.95))
 
 
+@pytest.mark.parametrize(
+    ("signal", "typed", "scale"),
+    [("decertification_risk", 3.0, "between 0 and 1"), ("cooperation_tone", -1.5, "between -1 and 1")],
+)
+def test_label_out_of_range_is_refused_and_nothing_stored(
+    demo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    signal: str,
+    typed: float,
+    scale: str,
+) -> None:
+    """An out-of-range value (e.g. 3 from the 0..3 labelling scale) never saves the old score."""
+    config = fresh_copy(demo, tmp_path)
+    at = _page(_start(config, monkeypatch), "Articles")
+    at.selectbox(key="detail_label_signal").set_value(signal).run()
+    at.text_input(key="detail_labeller").input("Ana Analyst").run()
+    at.number_input(key=f"detail_label_value_{signal}").set_value(typed).run()
+    at.button(key="detail_save_label").click().run()
+    assert not at.exception and not at.success
+    assert [f"Corrected value must be {scale}" in e.value for e in at.error] == [True]
+    engine = open_store(f"sqlite:///{tmp_path / 'test.db'}", create=False)
+    with engine.connect() as conn:
+        assert conn.execute(select(schema.labels)).first() is None
+    engine.dispose()
+
+
 def _current_score(config: Path, article_id: str, signal: str) -> float:
     engine = open_store(f"sqlite:///{config.parent / 'test.db'}", create=False)
     found = article_detail(engine, article_id)

@@ -90,9 +90,13 @@ def _label_form(view: View, found: dict[str, Any], prefix: str) -> None:
     low = -1.0 if kinds[str(signal)] == "tone" else 0.0
     key = f"{prefix}_label_value_{signal}"
     _start_at_current_score(found, str(signal), low, key)
-    value = cols[2].number_input("Corrected value", low, 1.0, step=0.05, key=key)
+    # No min/max on the box: the browser would keep its last valid value and Save would store
+    # that (the article's own score) after an out-of-range entry such as 3; _save refuses it.
+    value = cols[2].number_input(
+        "Corrected value", step=0.05, key=key, help=f"From {low:g} to 1, the score's scale."
+    )
     if st.button("Save label", key=f"{prefix}_save_label"):
-        _save(view, str(found["article_id"]), str(signal), float(value), who)
+        _save(view, str(found["article_id"]), str(signal), float(value), who, low)
         found = detail(view.url, str(found["article_id"])) or found
     history = pd.DataFrame(
         found["labels"],
@@ -119,9 +123,15 @@ def _start_at_current_score(found: dict[str, Any], signal: str, low: float, key:
     st.session_state[owner] = found["article_id"]
 
 
-def _save(view: View, article_id: str, signal: str, value: float, who: str) -> None:
+def _save(view: View, article_id: str, signal: str, value: float, who: str, low: float) -> None:
     if not who.strip():
         st.error("Enter your name before saving a label: corrections record who made them.")
+        return
+    if not low <= value <= 1.0:
+        st.error(
+            f"Corrected value must be between {low:g} and 1 (the score's scale, not the label"
+            f" scale of docs/labeling.md); {value:g} was not saved."
+        )
         return
     try:
         save_label(view.engine, article_id, signal, value, who.strip())
