@@ -94,19 +94,22 @@ def top_terms(raw: object, n: int = 5) -> str:
     return f"up: {up}; down: {down}"
 
 
-def contributions(rows: pd.DataFrame, signals: Sequence[str], mass: float | None) -> pd.DataFrame:
+def contributions(rows: pd.DataFrame, signals: Sequence[str], mass: float) -> pd.DataFrame:
     """The table shown under "Why did it move": each article's risk, share and top terms.
 
-    ``mass`` is the selection's sum of article composites (per period: relevant articles times
-    the period's composite); ``share_of_selection`` is each article's part of it, in percent.
+    ``mass`` is the selection's sum of |article composite| (``insights.contribution_mass``);
+    ``share_of_selection`` is each article's signed part of it, in percent: positive pushed the
+    selection's composite up, negative down, and the parts' sizes over the whole selection add
+    up to 100 whatever the weights' signs. A plain sum of composites, used before, can be near
+    zero with a negative weight (shares of 150 % and -200 %) or exactly zero (NaN everywhere).
     """
     columns = ["id", "title", "source", "event_date", "article_composite", "share_of_selection"]
     if rows.empty:
         return pd.DataFrame(columns=[*columns, *[f"{s}_terms" for s in signals]])
     out = rows[["id", "title", "source", "event_date", "article_composite"]].copy()
-    out["share_of_selection"] = (
-        (rows["article_composite"].astype(float) / mass * 100.0).round(1) if mass else float("nan")
-    )
+    composite = pd.to_numeric(rows["article_composite"], errors="coerce").astype(float)
+    # mass 0: every article's composite is 0, and so is its part
+    out["share_of_selection"] = (composite / mass * 100.0).round(1) if mass > 0 else composite * 0.0
     for signal in signals:
         out[f"{signal}_terms"] = [top_terms(x) for x in rows[f"{signal}_explanation"]]
     return out

@@ -222,24 +222,53 @@ def top_contributors(
     this list is what pushed the period up. Columns: base columns, one value and one explanation
     column per signal (``<signal>_explanation``), and ``article_composite``.
     """
-    names = [*kinds, RELEVANCE]
-    base = select(*[_base_column(c) for c in BASE_COLUMNS]).select_from(a)
-    stmt, aliases = _score_joins(base, names)
-    composite = _article_composite(aliases, kinds, weights).label("article_composite")
+    base = select(*[_base_column(c) for c in BASE_COLUMNS])
+    stmt, aliases, expression = _span_articles(base, kinds, weights, flt, span)
+    composite = expression.label("article_composite")
     stmt = stmt.add_columns(
         *[aliases[s].c.value.label(s) for s in kinds],
         *[aliases[s].c.explanation.label(f"{s}_explanation") for s in kinds],
         composite,
     )
+    stmt = stmt.order_by(composite.desc().nulls_last(), a.c.article_id).limit(limit)
+    columns = [*BASE_COLUMNS, *kinds, *[f"{s}_explanation" for s in kinds], "article_composite"]
+    return _frame(engine, stmt, columns)
+
+
+def contribution_mass(
+    engine: Engine,
+    kinds: Mapping[str, str],
+    weights: Mapping[str, float],
+    flt: ArticleFilter,
+    span: tuple[date, date],
+) -> float:
+    """The sum of |article composite| over the articles ``top_contributors`` ranks.
+
+    With a negative weight article composites have both signs and their plain sum can be near
+    zero; each article's share of this sum stays between -100 % and 100 % (QA3 #6).
+    """
+    stmt, _, composite = _span_articles(select(a.c.article_key), kinds, weights, flt, span)
+    total = stmt.with_only_columns(func.coalesce(func.sum(func.abs(composite)), 0.0))
+    with engine.connect() as conn:
+        return float(conn.execute(total).scalar() or 0.0)
+
+
+def _span_articles(
+    stmt: Select[Any],
+    kinds: Mapping[str, str],
+    weights: Mapping[str, float],
+    flt: ArticleFilter,
+    span: tuple[date, date],
+) -> tuple[Select[Any], dict[str, Any], Any]:
+    """The relevant, scored articles of a span (scores joined) and their composite expression."""
+    stmt, aliases = _score_joins(stmt.select_from(a), [*kinds, RELEVANCE])
     stmt = stmt.where(
         *where_article(flt),
         a.c.event_date.between(span[0], span[1]),
         _relevant(aliases[RELEVANCE], flt.relevance_threshold),
         or_(*[aliases[s].c.value.is_not(None) for s in kinds]),
     )
-    stmt = stmt.order_by(composite.desc().nulls_last(), a.c.article_id).limit(limit)
-    columns = [*BASE_COLUMNS, *kinds, *[f"{s}_explanation" for s in kinds], "article_composite"]
-    return _frame(engine, stmt, columns)
+    return stmt, aliases, _article_composite(aliases, kinds, weights)
 
 
 def _article_composite(

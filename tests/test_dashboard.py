@@ -216,6 +216,18 @@ def test_why_did_it_move_lists_the_articles_behind_a_period(app: AppTest) -> Non
     assert any("Event date:" in t.value for t in app.text)
 
 
+def test_why_did_it_move_shares_stay_bounded_with_a_negative_weight(app: AppTest) -> None:
+    """Each share is a signed part of the selection's sum of |article composite| (QA3 #6)."""
+    app.sidebar.slider(key="weight_cooperation_tone").set_value(-1.0).run()
+    slider = _tab(app, "Why did it move?").select_slider(key="why_range")
+    slider.set_range(slider.options[0], slider.options[-1]).run()
+    table = _table(app, "share_of_selection")
+    shares = table["share_of_selection"].astype(float)
+    assert (shares < 0).any() and shares.notna().all()
+    assert shares.abs().sum() <= 100.0 + 0.05 * len(shares)  # rounding to 0.1
+    assert (shares * table["article_composite"].astype(float) >= 0).all()  # 0.0 when rounded
+
+
 def test_filters_with_no_match_warn_instead_of_failing(app: AppTest) -> None:
     app.sidebar.text_input(key="search").input("zzzz-no-such-words").run()
     assert not app.exception

@@ -90,3 +90,34 @@ def test_contributions_share_of_the_selection() -> None:
     assert table["share_of_selection"].tolist() == [75.0, 25.0]
     assert table["decertification_risk_terms"].tolist()[0].startswith("up: coca")
     assert contributions(rows.iloc[0:0], ["decertification_risk"], 1.0).empty
+
+
+def test_contributions_share_keeps_its_sign_with_mixed_weights() -> None:
+    """Mass is the sum of |composite|: a negative article's share is negative and bounded."""
+    rows = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "title": ["A", "B", "C"],
+            "source": ["S"] * 3,
+            "event_date": [date(2025, 9, 1)] * 3,
+            "article_composite": [0.1, -0.3, 0.1],
+            "decertification_risk_explanation": [UP, None, None],
+        }
+    )
+    table = contributions(rows, ["decertification_risk"], mass=0.5)
+    assert table["share_of_selection"].tolist() == [20.0, -60.0, 20.0]
+
+
+def test_contributions_share_is_zero_not_nan_when_every_composite_is_zero() -> None:
+    rows = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "title": ["A", "B"],
+            "source": ["S", "S"],
+            "event_date": [date(2025, 9, 1)] * 2,
+            "article_composite": [0.0, 0.0],
+            "decertification_risk_explanation": [None, None],
+        }
+    )
+    table = contributions(rows, ["decertification_risk"], mass=0.0)
+    assert table["share_of_selection"].tolist() == [0.0, 0.0]

@@ -94,6 +94,18 @@ def test_top_contributors_turn_tone_into_risk(engine: Engine) -> None:
     assert rows["article_composite"].tolist() == pytest.approx(expected)
 
 
+def test_contribution_mass_sums_absolute_composites_with_mixed_weights(engine: Engine) -> None:
+    weights = {"decertification_risk": 0.6, "cooperation_tone": -0.5}
+    span, flt = (date(2024, 1, 1), date(2026, 12, 31)), queries.ArticleFilter()
+    rows = insights.top_contributors(engine, KINDS, weights, flt, span, limit=100_000)
+    composites = rows["article_composite"].astype(float)
+    assert (composites < 0).any() and (composites > 0).any()  # mixed signs, as in QA3 #6
+    mass = insights.contribution_mass(engine, KINDS, weights, flt, span)
+    assert mass == pytest.approx(composites.abs().sum())
+    empty = (date(1990, 1, 1), date(1990, 1, 2))
+    assert insights.contribution_mass(engine, KINDS, weights, flt, empty) == 0.0
+
+
 def test_share_counts_are_bounded_by_volume(engine: Engine, config: Config) -> None:
     counts = insights.share_counts(engine, signal_kinds(config), queries.ArticleFilter(), 0.5)
     assert counts["articles"].sum() == insights.daily_coverage(engine)["articles"].sum()

@@ -150,6 +150,19 @@ def contributors(
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def contribution_mass(
+    url: str,
+    stamp: str,
+    kinds: tuple[tuple[str, str], ...],
+    weights: tuple[tuple[str, float], ...],
+    flt: queries.ArticleFilter,
+    span: tuple[date, date],
+) -> float:
+    """The span's sum of |article composite|, which the contributors' shares divide."""
+    return insights.contribution_mass(engine(url), dict(kinds), dict(weights), flt, span)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
 def versions(url: str, stamp: str) -> tuple[pd.DataFrame, dict[str, str]]:
     """Model versions behind the current scores (table, and per signal for manifests)."""
     return queries.model_versions_in_store(engine(url)), model_versions(engine(url))

@@ -16,7 +16,7 @@ from pipeline.index import COMPOSITE
 from pipeline.snapshots import SnapshotSpec, series_table, signal_kinds, snapshot_manifest
 from views import figures
 from views.common import downloads
-from views.data import View, contributors, series, versions
+from views.data import View, contribution_mass, contributors, series, versions
 from views.detail import show_detail
 
 MEAN, SHARE = "Mean risk", "Share of articles (EPU-style)"
@@ -208,13 +208,10 @@ def _why(view: View, frame: pd.DataFrame) -> None:
         period_span(pd.Timestamp(high), view.period)[1],
     )
     subset = frame.loc[pd.Timestamp(low) : pd.Timestamp(high)]
-    mass = float((subset["articles"] * subset[COMPOSITE]).sum())
     _selection_metrics(frame, subset, low)
     kinds = signal_kinds(view.config)
-    rows = contributors(
-        view.url, view.stamp, tuple(kinds.items()), tuple(view.weights.items()), view.flt, span
-    )
-    table = contributions(rows, list(kinds), mass)
+    key = (view.url, view.stamp, tuple(kinds.items()), tuple(view.weights.items()), view.flt, span)
+    table = contributions(contributors(*key), list(kinds), contribution_mass(*key))
     st.dataframe(table.drop(columns="id"), hide_index=True, key="why_table")
     if not table.empty:
         titles = dict(zip(table["id"], table["title"], strict=True))
