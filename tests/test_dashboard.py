@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shlex
 import zipfile
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from pipeline.run import run_pipeline
 from pipeline.store import open_store
 from tests.conftest import ROOT, write_config
 from tests.demo_store import HOSTILE_TEXT, HOSTILE_TITLE, demo_config, fresh_copy
+from views.alerts import alerts_command
 from views.first_paint import PAINTED
 
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -35,6 +38,15 @@ DECERT_TITLE = "Washington declares Colombia failed demonstrably in drug fight"
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return demo_config(tmp_path_factory)
+
+
+def test_alerts_command_names_a_config_only_when_not_the_shipped_one(tmp_path: Path) -> None:
+    since = date(2025, 9, 1)
+    assert alerts_command(ROOT / "config.yaml", since) == "policy-risk alerts --since 2025-09-01"
+    odd = tmp_path / "my config.yaml"
+    assert alerts_command(odd, since) == (
+        f"policy-risk --config '{odd}' alerts --since 2025-09-01"
+    )
 
 
 class _KeptFiles(MemoryMediaFileStorage):
@@ -542,10 +554,11 @@ def test_model_page_shows_cards_and_score_freshness(app: AppTest) -> None:
     assert "model_version" in _table(app, "model_version").columns
 
 
-def test_alerts_page_lists_crossings_with_the_cli_command(app: AppTest) -> None:
+def test_alerts_page_lists_crossings_with_the_cli_command(app: AppTest, demo: Path) -> None:
     _page(app, "Alerts")
     app.date_input(key="alerts_since").set_value(pd.Timestamp("2024-02-01").date()).run()
-    assert "policy-risk alerts --since 2024-02-01" in app.code[0].value
+    shown = f"policy-risk --config {shlex.quote(str(demo))} alerts --since 2024-02-01"
+    assert app.code[0].value == shown  # not the shipped config.yaml: the command names it
     table = _table(app, "provisional")
     assert len(table) >= 1 and (table["composite"] > 0.6).all()
 

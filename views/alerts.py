@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import shlex
+from datetime import date, timedelta
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -10,6 +12,8 @@ import streamlit as st
 from pipeline.alerts import EXIT_NEW_ALERT, config_alerts
 from pipeline.snapshots import SnapshotSpec
 from views.data import View, series
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"  # dashboard.py's default
 
 
 def render(view: View) -> None:
@@ -27,7 +31,7 @@ def render(view: View) -> None:
         f"({config.index.period}), smoothing window ({config.index.smoothing_window}) and "
         f"alert threshold ({config.index.alert_threshold:.2f}) over every relevant article."
     )
-    st.code(f"policy-risk alerts --since {since.isoformat()}", language="bash")
+    st.code(alerts_command(config.path, since), language="bash")
     if not found:
         st.success(f"No threshold crossings since {since.isoformat()}.")
         return
@@ -44,3 +48,12 @@ def render(view: View) -> None:
         ]
     )
     st.dataframe(table, hide_index=True, key="alerts_table")
+
+
+def alerts_command(config_path: Path, since: date) -> str:
+    """The command that reports the same crossings: with ``--config`` unless the dashboard runs
+    on the repository's own config.yaml (the one ``policy-risk`` finds from the repo folder)."""
+    option = ""
+    if Path(config_path).resolve() != DEFAULT_CONFIG:
+        option = f"--config {shlex.quote(str(config_path))} "
+    return f"policy-risk {option}alerts --since {since.isoformat()}"
