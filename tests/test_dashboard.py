@@ -365,6 +365,36 @@ def test_signal_range_mentions_sort_and_row_limit(app: AppTest) -> None:
     assert len(_articles(app)) <= 100
 
 
+def test_article_caption_says_more_than_the_limit_when_truncated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the row limit the caption gave the limit as the match count."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    records = [
+        {
+            "title": f"Colombia coca report number {i}",
+            "text": f"The United States and Colombia discussed coca crops, report {i}.",
+            "published": f"2025-09-{1 + i % 28:02d}",
+            "url": f"http://news.example.org/many/{i}",
+            "source": "Many Wire",
+            "language": "en",
+        }
+        for i in range(101)
+    ]
+    lines = "\n".join(json.dumps(r) for r in records)
+    (seeds / "many.jsonl").write_text(lines + "\n", encoding="utf-8")
+    config = write_config(tmp_path, seeds=[seeds])
+    run_pipeline(load_config(config), include_feeds=False)
+    at = _page(_start(config, monkeypatch), "Articles")
+    at.sidebar.checkbox(key="relevant_only").uncheck().run()
+    assert any(c.value == "101 article(s) match the filters." for c in at.caption)
+    at.selectbox(key="table_limit").set_value(100).run()
+    assert len(_articles(at)) == 100
+    assert any(c.value.startswith("More than 100 articles match the filters;") for c in at.caption)
+    assert not any("100 article(s) match" in c.value for c in at.caption)
+
+
 def test_article_detail_shows_dates_sources_scores_and_terms(app: AppTest) -> None:
     _page(app, "Articles")
     texts = " ".join(t.value for t in app.text)

@@ -29,8 +29,7 @@ def render(view: View) -> None:
     rows = articles(view.url, view.stamp, tuple(signals), query, limit + 1)
     truncated = len(rows) > limit
     table = rows.iloc[:limit][[*ARTICLE_COLUMNS, *signals, RELEVANCE]]
-    more = f" (the first {limit:,} shown; narrow the filters to see the rest)" if truncated else ""
-    st.caption(f"{len(table):,} article(s) match the filters{more}.")
+    st.caption(match_caption(len(table), limit, truncated=truncated))
     st.dataframe(
         with_safe_links(table),
         hide_index=True,
@@ -56,6 +55,17 @@ def render(view: View) -> None:
             "Article", ids, format_func=lambda i: str(titles.get(i, i)), key="detail_article"
         )
         show_detail(view, str(chosen), prefix="detail")
+
+
+def match_caption(shown: int, limit: int, *, truncated: bool) -> str:
+    """How many articles match: exact up to ``limit``; past it only "more than", since the list
+    reads one row beyond the limit and counting every match would read them all."""
+    if not truncated:
+        return f"{shown:,} article(s) match the filters."
+    return (
+        f"More than {limit:,} articles match the filters; the first {limit:,} are shown"
+        " (narrow the filters to see the rest)."
+    )
 
 
 def _list_filters(view: View) -> tuple[ArticleQuery, int]:
