@@ -19,7 +19,8 @@ from pipeline.config import CONFIG_ENV_VAR, DATABASE_ENV_VAR, Config, load_confi
 from pipeline.config_writer import backup_path, save_weights
 from pipeline.errors import PipelineError
 from views import alerts, articles, compare, first_paint, model, overview, sources
-from views.data import View, choices, stamp, summary
+from views.data import View, choices, stamp, summary, versions
+from views.model import unscored_note
 
 FILL_COMMAND = "make run   (or: policy-risk run)"
 RELEVANT_ONLY = True  # the filter's default, also used by a session's first run
@@ -117,7 +118,7 @@ def _empty_store(reason: str) -> None:
 
 
 def _sidebar(config: Config, url: str, current: str, state: dict[str, Any]) -> View:
-    weights = _weights(config)
+    weights = _weights(config, set(versions(url, current)[1]))
     flt = _filters(config, url, current, state)
     side = st.sidebar
     side.header("Index")
@@ -131,7 +132,8 @@ def _sidebar(config: Config, url: str, current: str, state: dict[str, Any]) -> V
     return View(config, url, current, state, flt, weights, str(period), int(window))
 
 
-def _weights(config: Config) -> dict[str, float]:
+def _weights(config: Config, scored: set[str]) -> dict[str, float]:
+    """The weight sliders; ``scored``: the signals with scores in the store."""
     side = st.sidebar
     side.header("Weights")
     file_weights = config.weights()
@@ -140,12 +142,13 @@ def _weights(config: Config) -> dict[str, float]:
             st.session_state[f"weight_{name}"] = float(value)
     for name, value in file_weights.items():
         st.session_state.setdefault(f"weight_{name}", float(value))
-    weights = {
-        name: side.slider(
+    weights = {}
+    for name, signal in config.signals.items():
+        weights[name] = side.slider(
             signal.label, -1.0, 1.0, step=0.05, key=f"weight_{name}", help=signal.description
         )
-        for name, signal in config.signals.items()
-    }
+        if name not in scored:  # e.g. a signal added to the config but never trained
+            side.caption(f"{unscored_note(signal.label)}: this weight changes nothing.")
     if side.button("Save as default", key="save_weights", help=f"Write to {config.path.name}"):
         _save(config, weights)
     elif weights != file_weights:

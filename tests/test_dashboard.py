@@ -40,6 +40,25 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return demo_config(tmp_path_factory)
 
 
+def test_signal_without_scores_is_flagged_by_its_slider_and_on_the_model_page(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A configured signal that was never trained: its slider would move nothing, silently."""
+    config = fresh_copy(demo, tmp_path)
+    text = config.read_text(encoding="utf-8")
+    untrained = "  tariff_tension:\n    label: Tariff tension\n    weight: 0.3\nindex:\n"
+    config.write_text(text.replace("index:\n", untrained, 1), encoding="utf-8")
+    at = _start(config, monkeypatch)
+    notes = [c.value for c in at.sidebar.caption if "Tariff tension" in c.value]
+    assert len(notes) == 1 and notes[0].startswith("No scores for Tariff tension in the store")
+    assert not any("Decertification risk" in c.value for c in at.sidebar.caption)
+    _page(at, "Model")
+    assert [w.value for w in at.warning if "Tariff tension" in w.value] == [
+        "No scores for Tariff tension in the store (no trained model? `policy-risk train`, then"
+        " `policy-risk run`)."
+    ]
+
+
 def test_alerts_command_names_a_config_only_when_not_the_shipped_one(tmp_path: Path) -> None:
     since = date(2025, 9, 1)
     assert alerts_command(ROOT / "config.yaml", since) == "policy-risk alerts --since 2025-09-01"

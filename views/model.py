@@ -12,7 +12,10 @@ from views.data import View, versions
 def render(view: View) -> None:
     """Draw the model cards and which versions produced the stored scores."""
     cards = cards_table(view.config)
-    in_store, _ = versions(view.url, view.stamp)
+    in_store, per_signal = versions(view.url, view.stamp)
+    for name, signal in view.config.signals.items():
+        if name not in per_signal:
+            st.warning(f"{unscored_note(signal.label)}.")
     cols = st.columns(2)
     cols[0].metric("Scores last refreshed", latest_refresh(in_store))
     current = cards[cards["current"]] if not cards.empty else cards
@@ -30,3 +33,11 @@ def render(view: View) -> None:
             f"{int(stale['articles'].sum()):,} score(s) come from an older model version; "
             "`policy-risk run` re-scores them with the current one."
         )
+
+
+def unscored_note(label: str) -> str:
+    """Why a configured signal shows nothing: the store holds no score for it."""
+    return (
+        f"No scores for {label} in the store (no trained model? `policy-risk train`, then"
+        " `policy-risk run`)"
+    )
