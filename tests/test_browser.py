@@ -221,3 +221,27 @@ def test_tables_offer_no_unescaped_csv_download(browser: Any, plain_dashboard: D
         raise
     finally:
         page.close()
+
+
+def test_label_out_of_range_is_refused_in_the_browser(browser: Any, plain_dashboard: Dashboard) -> None:  # noqa: F811
+    """Chromium keeps a number box's last valid value past its bounds; the box has none now, so
+    a typed 3 reaches the check and is refused instead of saving the current score (QA3 #5)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(plain_dashboard.url, wait_until="domcontentloaded")
+        page.locator('[data-testid="stRadioOption"]', has_text=re.compile("^Articles$")).click()
+        page.get_by_role("heading", name="Article detail").wait_for(timeout=60_000)
+        wait_for_app(page)
+        page.get_by_label("Your name").fill("Ana Analyst")
+        page.get_by_label("Your name").press("Enter")
+        wait_for_app(page)
+        page.get_by_label("Corrected value", exact=True).fill("3")
+        page.get_by_role("button", name="Save label").click()
+        page.get_by_text(re.compile("Corrected value must be between 0 and 1")).wait_for()
+        wait_for_app(page)
+        assert page.get_by_text(re.compile("^Saved:")).count() == 0
+    except Exception:
+        print(plain_dashboard.output())  # noqa: T201 (the server log explains a failure)
+        raise
+    finally:
+        page.close()
