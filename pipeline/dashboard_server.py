@@ -55,6 +55,10 @@ def streamlit_command(port: int, script: Path = ROOT / "dashboard.py") -> list[s
         "false",
         "--server.scriptHealthCheckEnabled",
         "true",
+        # no table toolbar "Download as CSV": it is not formula-escaped (dashboard.py sets it
+        # too, for `streamlit run`; given here, the browser has it from the very first run)
+        "--client.disableDataExport",
+        "true",
     ]
 
 
