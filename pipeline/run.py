@@ -170,6 +170,7 @@ def score_pending(
     """
     versions, tried, total, previous = models.versions(), 0, 0, None
     overlap = overlap if overlap is not None else Overlap()
+    store.close_dead_runs(engine)  # a run killed on this host leaves its claims to us
     claims = RunClaims(engine, run_id)
     try:
         while True:

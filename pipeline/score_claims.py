@@ -11,7 +11,8 @@ whichever run claimed it first, unless that run is no longer running. Every read
 articles leaves out those another live run has claimed. A claim is released when its scores
 are saved, and all of a run's claims when its scoring ends. Claims of a run that died (killed,
 power cut) are ignored from the moment ``pipeline.runlog`` no longer counts it as running: at
-once on its own host, where the next run closes it, and after ``runlog.STALE_AFTER`` elsewhere.
+once on its own host, where every scoring pass first closes runs whose process is gone
+(``store.close_dead_runs``), and after ``runlog.STALE_AFTER`` elsewhere.
 A run alone claims nothing, so a single worker pays one small query per batch, not a write.
 """
 

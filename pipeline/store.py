@@ -443,16 +443,28 @@ def start_run(engine: Engine) -> int:
 
     def work(conn: Connection) -> int:
         now = now_utc()
-        closed = runlog.close_abandoned(conn, now)
-        if closed:
-            log.warning("marked %d run(s) as interrupted: their process is gone", closed)
-        score_claims.clear_dead(conn, now)  # what ended runs were scoring is anyone's again
+        _close_dead(conn, now)
         row = {"started_at": now, "status": "running", "heartbeat_at": now}
         row |= {"host": runlog.this_host(), "pid": os.getpid()}
         result = conn.execute(insert(schema.runs).values(**row))
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     return write(engine, work)
+
+
+def close_dead_runs(engine: Engine) -> int:
+    """Close the runs that cannot still be running (``runlog.close_abandoned``) and drop their
+    score claims; return how many were closed. Scoring calls it first: a run killed on this host
+    must not keep its claimed articles from ``policy-risk score`` or a surviving run."""
+    return write(engine, lambda conn: _close_dead(conn, now_utc()))
+
+
+def _close_dead(conn: Connection, now: datetime) -> int:
+    closed = runlog.close_abandoned(conn, now)
+    if closed:
+        log.warning("marked %d run(s) as interrupted: their process is gone", closed)
+    score_claims.clear_dead(conn, now)  # what ended runs were scoring is anyone's again
+    return closed
 
 
 def record_source_error(engine: Engine, run_id: int, source: str, message: str) -> None:

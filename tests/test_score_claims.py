@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import Engine, select, update
+from click.testing import CliRunner
+from sqlalchemy import Engine, insert, select, update
 
-from pipeline import schema, score_claims, store
+from pipeline import runlog, schema, score_claims, store
+from pipeline.cli import cli
+from pipeline.config import load_config
 from pipeline.records import Article
+from pipeline.run import ingest_items
 from pipeline.runlog import STALE_AFTER
 from pipeline.score_claims import RunClaims
+from pipeline.seeds import read_seeds
+from tests.conftest import SMALL_SEEDS, write_config
 from tests.pg import store_url_fixture  # noqa: F401
 
 VERSIONS = {"risk": "v1"}
@@ -137,3 +145,43 @@ def test_a_claim_larger_than_one_statement_holds_every_article(store_url: str) -
     with engine.begin() as conn:
         score_claims.release(conn, first, ids)
     assert _holders(engine) == {"y1": second}
+
+
+def test_score_ignores_the_claims_of_a_run_killed_on_this_host(tmp_path: Path) -> None:
+    """QA 4 #1: a run killed with kill -9 on this host left its claims live for 15 minutes (its
+    heartbeat was fresh), so `policy-risk score` right after scored nothing and said so with
+    exit 0. Scoring now first closes runs whose process is gone, and their claims go with them."""
+    config = write_config(tmp_path, seeds=[_seed_folder(tmp_path)])
+    engine = store.open_store(f"sqlite:///{tmp_path / 'test.db'}")
+    ingest_items(engine, read_seeds(load_config(config).sources.seeds).items)  # stored, unscored
+    with engine.begin() as conn:
+        result = conn.execute(
+            insert(schema.runs).values(
+                started_at=store.now_utc(), status="running", heartbeat_at=store.now_utc(),
+                host=runlog.this_host(), pid=_exited_pid(),
+            )
+        )
+        run = int(result.inserted_primary_key[0])
+    ids = [a.article_id for a in store.articles_to_score(engine, {"x": "y"})]
+    assert score_claims.claim(engine, run, ids, store.now_utc()) == set(ids)
+    out = CliRunner().invoke(cli, ["--config", str(config), "score", "--workers", "0"])
+    assert out.exit_code == 0, out.output
+    assert f"Scored {len(ids)} article(s)" in out.output
+    assert _holders(engine) == {}
+    with engine.connect() as conn:
+        status = conn.execute(select(schema.runs.c.status).where(schema.runs.c.run_id == run))
+        assert status.scalar_one() == "interrupted"
+
+
+def _exited_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def _seed_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    for name, body in SMALL_SEEDS.items():
+        (folder / name).write_text(body, encoding="utf-8")
+    return folder
