@@ -121,8 +121,9 @@ def score_command(ctx: click.Context, rescore: bool, workers: int | None) -> Non
     from pipeline.parallel_scoring import worker_count
     from pipeline.rescore import rescore_all
     from pipeline.run import score_pending
+    from pipeline.score_claims import held_by_others
     from pipeline.scoring import load_models
-    from pipeline.store import open_store
+    from pipeline.store import now_utc, open_store
 
     config = get_config(ctx)
     models = load_models(config)
@@ -134,3 +135,9 @@ def score_command(ctx: click.Context, rescore: bool, workers: int | None) -> Non
     )
     versions = json.dumps(models.versions())
     click.echo(f"Scored {count} article(s) with {versions}.")
+    left = held_by_others(engine, None, now_utc())
+    if left:
+        click.echo(
+            f"{left} pending article(s) were left to run(s) still going on, which claimed them "
+            "(docs/storage.md, score claims)."
+        )

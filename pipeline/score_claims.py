@@ -93,6 +93,14 @@ def others_running(engine: Engine, run_id: int | None, now: datetime) -> bool:
         return conn.execute(stmt).first() is not None
 
 
+def held_by_others(engine: Engine, run_id: int | None, now: datetime) -> int:
+    """How many articles other live runs hold claims on (left to them by this scorer)."""
+    others = [c.c.run_id != run_id] if run_id is not None else []
+    stmt = select(func.count()).select_from(c).where(_holder_alive(now), *others)
+    with engine.connect() as conn:
+        return int(conn.execute(stmt).scalar_one())
+
+
 def unclaimed(article_id: Any, run_id: int | None, now: datetime) -> Any:
     """A condition on an articles query: the article is not claimed by another live run."""
     others = [c.c.run_id != run_id] if run_id is not None else []

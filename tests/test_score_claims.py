@@ -166,8 +166,14 @@ def test_score_ignores_the_claims_of_a_run_killed_on_this_host(tmp_path: Path) -
     assert score_claims.claim(engine, run, ids, store.now_utc()) == set(ids)
     out = CliRunner().invoke(cli, ["--config", str(config), "score", "--workers", "0"])
     assert out.exit_code == 0, out.output
-    assert f"Scored {len(ids)} article(s)" in out.output
+    assert f"Scored {len(ids)} article(s)" in out.output and "were left to" not in out.output
     assert _holders(engine) == {}
+    alive = store.start_run(engine)  # a live run's claims are left to it, and `score` says so
+    article = _articles(engine, 1)[0]
+    score_claims.claim(engine, alive, [article.article_id], store.now_utc())
+    out = CliRunner().invoke(cli, ["--config", str(config), "score", "--workers", "0"])
+    assert "Scored 0 article(s)" in out.output
+    assert "1 pending article(s) were left to run(s) still going on" in out.output
     with engine.connect() as conn:
         status = conn.execute(select(schema.runs.c.status).where(schema.runs.c.run_id == run))
         assert status.scalar_one() == "interrupted"
