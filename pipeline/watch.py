@@ -145,7 +145,8 @@ def run_watch(
         on_start()
         stop.install()
         try:
-            configs = ConfigReloader(config, report)
+            check = _models_load if cycle is None else None  # the pipeline needs its models
+            configs = ConfigReloader(config, report, check)
             return _loop(configs, every_s, worker, max_cycles, run_cycle, report, stop.event)
         finally:
             stop.restore()
@@ -159,9 +160,15 @@ class ConfigReloader:
     (the watch lock belongs to the first one), is reported once and the last good config kept.
     """
 
-    def __init__(self, config: Config, report: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        config: Config,
+        report: Callable[[str], None],
+        check: Callable[[Config], None] | None = None,
+    ) -> None:
         self.config = config
         self._report = report
+        self._check = check  # raises PipelineError for a config the cycles could not use
         self._seen = _digest(config.path)
 
     def current(self) -> Config:
@@ -173,6 +180,8 @@ class ConfigReloader:
         path = self.config.path
         try:
             fresh = load_config(path)
+            if self._check is not None:
+                self._check(fresh)
         except PipelineError as exc:
             self._report(f"config {path} changed but does not load, "
                          f"still using the last good config: {exc}")
@@ -185,6 +194,14 @@ class ConfigReloader:
         self._report(f"config {path} changed: reloaded ({len(fresh.sources.feeds)} feeds, "
                      f"{len(fresh.signals)} signals)")
         return fresh
+
+
+def _models_load(config: Config) -> None:
+    """Refuse a config whose models do not load: taken, it would fail every cycle before any
+    feed is fetched (a typo in a model path would stop a running watch's ingestion)."""
+    from pipeline.scoring import load_models
+
+    load_models(config)
 
 
 def _digest(path: Path) -> str | None:

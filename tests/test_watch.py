@@ -233,3 +233,22 @@ def test_watch_keeps_its_database_when_the_config_names_another(tmp_path: Path) 
     run_watch(load_config(path), every_s=0.01, max_cycles=2, cycle=cycle, report=lines.append)
     assert urls == [f"sqlite:///{tmp_path / 'store.db'}"] * 2
     assert "restart watch to switch databases" in lines[1]
+
+
+def test_a_reloaded_config_whose_models_do_not_load_is_not_taken(tmp_path: Path) -> None:
+    """QA 4 #4: a typo in a model path used to be taken as the new config, and then every cycle
+    failed before fetching anything. The pipeline's watch checks the models load first."""
+    from pipeline.watch import ConfigReloader, _models_load
+    from tests.conftest import write_config
+
+    path = write_config(tmp_path, seeds=[])
+    lines: list[str] = []
+    reloader = ConfigReloader(load_config(path), lines.append, _models_load)
+    good = reloader.current()
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("models/cooperation_tone", "models/nonexistent"), "utf-8")
+    assert reloader.current() is good
+    assert lines[0].startswith(f"config {path} changed but does not load, still using the last "
+                               "good config: no trained model for signal 'cooperation_tone'")
+    path.write_text(text.replace("weight: 0.4", "weight: 0.3"), "utf-8")
+    assert reloader.current().signals["cooperation_tone"].weight == 0.3

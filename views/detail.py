@@ -130,7 +130,7 @@ def _save(view: View, article_id: str, signal: str, value: float, who: str, low:
     if not low <= value <= 1.0:
         st.error(
             f"Corrected value must be between {low:g} and 1 (the score's scale, not the label"
-            f" scale of docs/labeling.md); {value:g} was not saved."
+            f" scale of docs/labeling.md); {value!r} was not saved."
         )
         return
     try:
