@@ -8,7 +8,7 @@ with nothing half-done.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -67,19 +67,19 @@ def ingest_items(
     prepare: Preparer = prepare_here,
     batch_size: int = INGEST_BATCH,
     run_id: int | None = None,
-    match_files: bool = False,
+    seed_origins: Collection[str] | None = None,
 ) -> store.UpsertResult:
     """Store raw payloads first, then the normalised articles, in batches (``after_batch`` is
     told each batch's outcome once it is committed; ``prepare`` builds the batches, by default
     in this process; ``batch_size`` articles per transaction; ``run_id``: each batch's counts
-    go to that run's row as it commits; ``match_files``: seeds, an edited file updates its
-    article, ``store.upsert_articles``)."""
+    go to that run's row as it commits; ``seed_origins``: seeds, the origins of every file
+    read, ``store.upsert_articles``)."""
     added = updated = unchanged = duplicates = undated = 0
     batches = [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
     for prepared in prepare(batches):
         store.save_payload_rows(engine, prepared.payload_rows)
         result = store.upsert_articles(
-            engine, prepared.articles, run_id=run_id, match_files=match_files
+            engine, prepared.articles, run_id=run_id, seed_origins=seed_origins
         )
         added += result.added
         updated += result.updated
@@ -292,8 +292,10 @@ def _ingest_seeds(
 
     result = read_seeds(config.sources.seeds)
     errors.extend(result.errors)
+    origins = frozenset(item.origin for item in result.items)
     outcome = ingest_items(
-        engine, result.items, scoring.after_batch, scoring.prepare, run_id=run_id, match_files=True
+        engine, result.items, scoring.after_batch, scoring.prepare, run_id=run_id,
+        seed_origins=origins,
     )
     progress("seed articles read", len(result.items))
     return outcome

@@ -59,12 +59,13 @@ def read_seeds(folders: Sequence[Path]) -> SeedReadResult:
     """
     items: list[RawItem] = []
     errors: list[tuple[str, str]] = []
+    labels = folder_labels(folders)
     for folder in folders:
         if not folder.is_dir():
             errors.append((str(folder), "seed folder not found: expected a directory of seeds"))
             continue
         for path in _seed_files(folder):
-            origin = (Path(folder.resolve().name) / path.relative_to(folder)).as_posix()
+            origin = (Path(labels[folder]) / path.relative_to(folder)).as_posix()
             found, problems = _read_file(path, origin)
             items.extend(found)
             errors.extend((f"{path}{where}", reason) for where, reason in problems)
@@ -72,6 +73,24 @@ def read_seeds(folders: Sequence[Path]) -> SeedReadResult:
         _LOG.warning("skipped seed %s: %s", where, reason)
     _LOG.info("read %d seed items, %d errors", len(items), len(errors))
     return SeedReadResult(items=items, errors=errors)
+
+
+def folder_labels(folders: Sequence[Path]) -> dict[Path, str]:
+    """How each folder is named in its files' origins: its own name, or as many of its last
+    path parts as it takes to tell it from another configured folder of the same name.
+
+    An origin identifies a seed file (an edited file updates its article by origin), so two
+    folders both called ``seeds`` must not give their files the same origins.
+    """
+    resolved = {folder: folder.resolve().parts for folder in folders}
+    labels: dict[Path, str] = {}
+    for folder, parts in resolved.items():
+        others = [p for f, p in resolved.items() if p != parts]
+        depth = 1
+        while depth < len(parts) and any(p[-depth:] == parts[-depth:] for p in others):
+            depth += 1
+        labels[folder] = "/".join(parts[-depth:]).lstrip("/") or "/"
+    return labels
 
 
 def _seed_files(folder: Path) -> list[Path]:

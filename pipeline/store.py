@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from hashlib import sha256
@@ -41,6 +42,8 @@ from pipeline.records import Article, RawItem
 from pipeline.scorestore import articles_to_score, save_scores
 
 log = logging.getLogger(__name__)
+# A seed file's origin: "<folder label>/<path>.txt|.md|.json|.jsonl", a record with "#<n>".
+_SEED_ORIGIN = re.compile(r"/[^/]+\.(?:txt|md|json|jsonl)(?:#\d+)?$")
 _CHUNK = 500
 __all__ = [
     "UpsertResult",
@@ -175,16 +178,17 @@ def upsert_articles(
     batch: Sequence[Article],
     *,
     run_id: int | None = None,
-    match_files: bool = False,
+    seed_origins: Collection[str] | None = None,
 ) -> UpsertResult:
     """Insert new articles, update changed ones, and keep every source that carried each story
-    (``run_id``: add the counts to that run's row in the same transaction; ``match_files``:
-    seeds, where a file without a URL is one article, see ``_same_file``)."""
+    (``run_id``: add the counts to that run's row in the same transaction; ``seed_origins``:
+    a batch of seeds, with the origins of every file of this seed read: a seed file without a
+    URL is one article, see ``_same_file``, and a renamed one keeps it, ``_move_origins``)."""
     if not batch:
         return UpsertResult()
 
     def work(conn: Connection) -> UpsertResult:
-        result = _upsert(conn, batch, match_files)
+        result = _upsert(conn, batch, seed_origins)
         runlog.add_counts(
             conn, run_id, articles_added=result.added, articles_updated=result.updated
         )
@@ -193,10 +197,13 @@ def upsert_articles(
     return write(engine, work, lock=WRITE_LOCK)
 
 
-def _upsert(conn: Connection, batch: Sequence[Article], match_files: bool = False) -> UpsertResult:
+def _upsert(
+    conn: Connection, batch: Sequence[Article], seed_origins: Collection[str] | None = None
+) -> UpsertResult:
     by_id = _existing_by_id(conn, [a.article_id for a in batch])
     by_hash = _existing_by_hash(conn, [a.content_hash for a in batch])
-    by_file = _same_file(conn, batch, by_id, by_hash) if match_files else {}
+    by_file = _same_file(conn, batch, by_id, by_hash) if seed_origins is not None else {}
+    origins = {s.article_id: s.origin for s in (*by_id.values(), *by_hash.values())}
     added: list[Article] = []
     updated: dict[str, Article] = {}
     unchanged = duplicates = 0
@@ -214,7 +221,10 @@ def _upsert(conn: Connection, batch: Sequence[Article], match_files: bool = Fals
             duplicates += 1
         elif article.article_id in by_id:
             found = by_id[article.article_id]
-            if found.content_hash == article.content_hash or not _replaces(article, found):
+            moved = _file_gone(found.origin, seed_origins)  # renamed: the same file's text
+            if found.content_hash == article.content_hash or not (
+                moved or _replaces(article, found)
+            ):
                 unchanged += 1
             else:
                 updated[article.article_id] = article
@@ -227,6 +237,7 @@ def _upsert(conn: Connection, batch: Sequence[Article], match_files: bool = Fals
     keys |= {found.article_id: found.key for found in by_hash.values() if found.key}
     keys |= _insert_articles(conn, added)
     _update_articles(conn, list(updated.values()))
+    _move_origins(conn, carried, origins, seed_origins)
     _add_sources(conn, [_source_row(keys[target], article) for target, article in carried])
     stored = (*added, *updated.values())
     undated = sum(UNDATED in article.date_flags for article in stored)
@@ -258,6 +269,36 @@ def _replaces(article: Article, stored: _Stored) -> bool:
     if article.page_date is None:
         return False
     return stored.page_date is None or article.page_date > stored.page_date
+
+
+def _file_gone(origin: str, seed_origins: Collection[str] | None) -> bool:
+    """Whether ``origin`` names a seed file that this seed read no longer has (renamed, moved,
+    or its folder renamed): the file that carries the same article now is its successor."""
+    return (
+        seed_origins is not None
+        and origin not in seed_origins
+        and _SEED_ORIGIN.search(origin) is not None
+    )
+
+
+def _move_origins(
+    conn: Connection,
+    carried: Sequence[tuple[str, Article]],
+    origins: dict[str, str],
+    seed_origins: Collection[str] | None,
+) -> None:
+    """Give a stored article whose seed file is gone the origin of the file that now carries
+    it, so a later edit of the renamed file finds it (``_same_file``) and may correct it."""
+    moves = {
+        target: article.origin
+        for target, article in carried
+        if target in origins
+        and origins[target] != article.origin
+        and _file_gone(origins[target], seed_origins)
+    }
+    a = schema.articles
+    for article_id, origin in sorted(moves.items()):
+        conn.execute(update(a).where(a.c.article_id == article_id).values(origin=origin))
 
 
 def _target_id(

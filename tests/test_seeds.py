@@ -352,6 +352,19 @@ def test_read_seeds_reports_json_record_without_text(tmp_path: Path) -> None:
     assert result.errors == [(f"{path}#2", 'missing "text": expected a non-empty string')]
 
 
+def test_two_seed_folders_of_the_same_name_give_their_files_distinct_origins(
+    tmp_path: Path,
+) -> None:
+    """QA 4 #2: an origin identifies a seed file (an edit updates its article by origin), so
+    team-a/seeds and team-b/seeds must not both give seeds/report.txt."""
+    folders = [tmp_path / "team-a" / "seeds", tmp_path / "team-b" / "seeds", tmp_path / "solo"]
+    for number, folder in enumerate(folders):
+        _write(folder, "report.txt", f"Report {number} | Site\n2025-03-05\n\nBody {number} on March 4.\n")
+    origins = [item.origin for item in read_seeds(folders).items]
+    assert origins == ["team-a/seeds/report.txt", "team-b/seeds/report.txt", "solo/report.txt"]
+    assert [i.origin for i in read_seeds(folders[:1]).items] == ["seeds/report.txt"]
+
+
 def test_a_declared_language_that_is_no_iso_code_is_noted_and_detected(tmp_path: Path) -> None:
     """A typo such as "sp" must not become a language of its own (outside the models' two)."""
     text = "La Casa Blanca decidió certificar a Colombia en la lucha contra las drogas este año."

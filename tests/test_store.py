@@ -267,7 +267,8 @@ def test_an_edited_seed_file_is_matched_by_origin_and_records_are_not(store_url:
         return normalise_item(item, NOW)
 
     def upsert(*articles: Article) -> store.UpsertResult:
-        return store.upsert_articles(engine, list(articles), match_files=True)
+        origins = {a.origin for a in articles}
+        return store.upsert_articles(engine, list(articles), seed_origins=origins)
 
     assert upsert(seed("seeds/a.txt", "First draft.")).added == 1
     assert upsert(seed("seeds/a.txt", "Second draft.")).updated == 1
@@ -290,3 +291,41 @@ def test_an_edited_seed_file_is_matched_by_origin_and_records_are_not(store_url:
         ("seeds/r.jsonl#1", "Record one, edited."),
         ("seeds/r.jsonl#1", "Record one."),
     ]
+
+
+def test_a_renamed_seed_file_keeps_its_article_and_a_later_edit_updates_it(
+    store_url: str,
+) -> None:
+    """QA 4 #3: a file renamed (or moved, or its folder renamed) in one run and edited in a
+    later one was stored a second time: the article kept the old path, so the edit found
+    nothing by its new one. Now the article moves to the file that carries it, once the old
+    file is gone from the seed read; a file that is still there keeps its article."""
+    engine = store.open_store(store_url)
+
+    def run(*files: tuple[str, str, str | None]) -> store.UpsertResult:
+        batch = [
+            normalise_item(replace(_item(body=body, url=url), origin=origin), NOW)
+            for origin, body, url in files
+        ]
+        return store.upsert_articles(engine, batch, seed_origins={o for o, _, _ in files})
+
+    def stored() -> list[tuple[str, str]]:
+        with engine.connect() as conn:
+            rows = select(schema.articles.c.origin, schema.articles.c.text).order_by("origin")
+            return [tuple(r) for r in conn.execute(rows)]
+
+    assert run(("seeds/peru.txt", "Coca rises.", None)).added == 1
+    assert run(("seeds/peru-survey.txt", "Coca rises.", None)).added == 0  # renamed
+    assert stored() == [("seeds/peru-survey.txt", "Coca rises.")]
+    assert run(("seeds/peru-survey.txt", "Coca rises sharply.", None)).updated == 1  # edited
+    assert run(("archive/peru-survey.txt", "Coca rises sharply.", None)).added == 0  # moved
+    assert stored() == [("archive/peru-survey.txt", "Coca rises sharply.")]
+    # a record with a URL in a renamed folder, edited on the same day: still its own text
+    url = "https://example.org/r"
+    assert run(("old/r.jsonl#1", "Record.", url)).added == 1
+    result = run(("new/r.jsonl#1", "Record, corrected.", url))
+    assert (result.added, result.updated) == (0, 1)
+    # two files with the same text: the one stored keeps the article, nothing flips
+    assert run(("seeds/a.txt", "Twin.", None), ("seeds/b.txt", "Twin.", None)).added == 1
+    assert run(("seeds/a.txt", "Twin.", None), ("seeds/b.txt", "Twin.", None)).added == 0
+    assert ("seeds/a.txt", "Twin.") in stored() and ("seeds/b.txt", "Twin.") not in stored()
