@@ -18,7 +18,7 @@ from pipeline.run import ingest_items
 from pipeline.runlog import STALE_AFTER
 from pipeline.score_claims import RunClaims
 from pipeline.seeds import read_seeds
-from tests.conftest import SMALL_SEEDS, write_config
+from tests.conftest import write_config
 from tests.pg import store_url_fixture  # noqa: F401
 
 VERSIONS = {"risk": "v1"}
@@ -147,11 +147,13 @@ def test_a_claim_larger_than_one_statement_holds_every_article(store_url: str) -
     assert _holders(engine) == {"y1": second}
 
 
-def test_score_ignores_the_claims_of_a_run_killed_on_this_host(tmp_path: Path) -> None:
+def test_score_ignores_the_claims_of_a_run_killed_on_this_host(
+    tmp_path: Path, seed_dir: Path
+) -> None:
     """QA 4 #1: a run killed with kill -9 on this host left its claims live for 15 minutes (its
     heartbeat was fresh), so `policy-risk score` right after scored nothing and said so with
     exit 0. Scoring now first closes runs whose process is gone, and their claims go with them."""
-    config = write_config(tmp_path, seeds=[_seed_folder(tmp_path)])
+    config = write_config(tmp_path, seeds=[seed_dir])
     engine = store.open_store(f"sqlite:///{tmp_path / 'test.db'}")
     ingest_items(engine, read_seeds(load_config(config).sources.seeds).items)  # stored, unscored
     with engine.begin() as conn:
@@ -183,11 +185,3 @@ def _exited_pid() -> int:
     proc = subprocess.Popen(["true"])
     proc.wait()
     return proc.pid
-
-
-def _seed_folder(tmp_path: Path) -> Path:
-    folder = tmp_path / "seeds"
-    folder.mkdir()
-    for name, body in SMALL_SEEDS.items():
-        (folder / name).write_text(body, encoding="utf-8")
-    return folder
