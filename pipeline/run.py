@@ -250,13 +250,13 @@ def run_pipeline(
         added,
         updated,
         scored,
-        ok,
-        len(errors),
-        errors,
-        skipped,
-        undated,
-        scoring.overlap.articles,
-        backing_off,
+        sources_ok=ok,
+        sources_failed=len(errors),
+        errors=errors,
+        sources_skipped=skipped,
+        undated=undated,
+        scored_elsewhere=scoring.overlap.articles,
+        backing_off=backing_off,
     )
 
 

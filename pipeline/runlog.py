@@ -35,6 +35,17 @@ def this_host() -> str:
     return socket.gethostname()[:200]
 
 
+def _last_sign() -> Any:
+    """When a run was last heard from: its heartbeat, or its start for rows from before them."""
+    return case((r.c.heartbeat_at.is_(None), r.c.started_at), else_=r.c.heartbeat_at)
+
+
+def running_now(now: datetime) -> Any:
+    """A condition on ``runs``: still running by the rule readers apply (not closed, and heard
+    from within STALE_AFTER); the complement of what ``shown_status`` calls interrupted."""
+    return and_(r.c.status == "running", _last_sign() >= now - STALE_AFTER)
+
+
 def close_abandoned(conn: Connection, now: datetime) -> int:
     """Mark as interrupted the runs that cannot still be running; return how many.
 
@@ -44,7 +55,7 @@ def close_abandoned(conn: Connection, now: datetime) -> int:
     rows = conn.execute(select(r.c.run_id, r.c.host, r.c.pid).where(r.c.status == "running")).all()
     host = this_host()
     dead = [row.run_id for row in rows if row.host == host and not _alive(row.pid)]
-    last_sign = case((r.c.heartbeat_at.is_(None), r.c.started_at), else_=r.c.heartbeat_at)
+    last_sign = _last_sign()
     stmt = (
         update(r)
         .where(
@@ -70,8 +81,7 @@ def _alive(pid: int | None) -> bool:
 
 def shown_status(now: datetime) -> Any:
     """The status column as readers should show it: silent "running" rows are interrupted."""
-    last_sign = case((r.c.heartbeat_at.is_(None), r.c.started_at), else_=r.c.heartbeat_at)
-    silent = and_(r.c.status == "running", last_sign < now - STALE_AFTER)
+    silent = and_(r.c.status == "running", _last_sign() < now - STALE_AFTER)
     return case((silent, INTERRUPTED), else_=r.c.status).label("status")
 
 

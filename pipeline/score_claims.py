@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.engine import Connection
 
 from pipeline import schema
 from pipeline.engine import insert_for, write
 from pipeline.records import Article
-from pipeline.runlog import STALE_AFTER
+from pipeline.runlog import running_now
 
 c, r = schema.score_claims, schema.runs
 CHUNK = 1000  # ids per statement: 3,000 parameters, far below SQLite's and PostgreSQL's limits
@@ -41,12 +41,6 @@ class Overlap:
     avoid (a batch read before the other run started claiming, or by a run alone)."""
 
     articles: int = 0
-
-
-def _live(now: datetime) -> Any:
-    """Runs still running by ``pipeline.runlog``'s rule: not closed, heard from recently."""
-    last_sign = func.coalesce(r.c.heartbeat_at, r.c.started_at)
-    return and_(r.c.status == "running", last_sign > now - STALE_AFTER)
 
 
 class RunClaims:
@@ -88,7 +82,7 @@ class RunClaims:
 def others_running(engine: Engine, run_id: int | None, now: datetime) -> bool:
     """Whether another run is going on against this store (then this one claims its batches)."""
     others = [r.c.run_id != run_id] if run_id is not None else []
-    stmt = select(r.c.run_id).where(_live(now), *others).limit(1)
+    stmt = select(r.c.run_id).where(running_now(now), *others).limit(1)
     with engine.connect() as conn:
         return conn.execute(stmt).first() is not None
 
@@ -154,4 +148,4 @@ def clear_dead(conn: Connection, now: datetime) -> None:
 def _holder_alive(now: datetime) -> Any:
     """A condition on a ``score_claims`` row: the run that holds it is still running (not
     correlated: SQLAlchemy would list ``score_claims`` again inside an upsert's subquery)."""
-    return c.c.run_id.in_(select(r.c.run_id).where(_live(now)))
+    return c.c.run_id.in_(select(r.c.run_id).where(running_now(now)))
