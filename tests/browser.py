@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -17,6 +18,7 @@ from pipeline.errors import PipelineError
 from tests.conftest import ROOT, require
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+COMPOSITE_LABEL = "Composite (latest, smoothed)"
 
 
 def chromium_path() -> str | None:
@@ -115,3 +117,29 @@ def full_screenshot(page: object, path: Path, width: int = 1400) -> None:
     page.wait_for_timeout(1500)  # type: ignore[attr-defined]
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+
+
+def composite_shown(page: object) -> str:
+    """The value of the composite metric on the overview."""
+    metric = page.locator('[data-testid="stMetric"]', has_text=COMPOSITE_LABEL)  # type: ignore[attr-defined]
+    return str(metric.locator('[data-testid="stMetricValue"]').inner_text())
+
+
+def move_tone_slider_to_minimum(page: object) -> str:
+    """Move the cooperation-tone weight to its minimum, wait until the composite shown changes
+    (a round trip over the session's websocket) and the run ends; return the value before."""
+    before = composite_shown(page)
+    slider = page.get_by_role("slider", name=re.compile("Cooperation tone"))  # type: ignore[attr-defined]
+    slider.focus()
+    slider.press("Home")
+    page.wait_for_function(  # type: ignore[attr-defined]
+        """([label, before]) => {
+            const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
+                .find(e => e.innerText.includes(label));
+            return m && !m.innerText.includes(before);
+        }""",
+        arg=[COMPOSITE_LABEL, before],
+        timeout=60_000,
+    )
+    wait_for_app(page)
+    return before

@@ -18,10 +18,13 @@ from pipeline.config import load_config
 from pipeline.dashboard_server import local_url, streamlit_command, wait_until_healthy
 from pipeline.run import run_pipeline
 from tests.browser import (  # noqa: F401
+    COMPOSITE_LABEL,
     Dashboard,
     browser,
+    composite_shown,
     free_port,
     full_screenshot,
+    move_tone_slider_to_minimum,
     start_dashboard,
     stop_dashboard,
     wait_for_app,
@@ -32,7 +35,6 @@ from tests.demo_store import demo_config
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "tests" / "artifacts"
 KNOWN = "Washington declares Colombia failed demonstrably in drug fight"
-COMPOSITE = "Composite (latest, smoothed)"
 
 
 @pytest.fixture(scope="module")
@@ -43,34 +45,11 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     stop_dashboard(server)
 
 
-def _composite(page: Any) -> str:
-    metric = page.locator('[data-testid="stMetric"]', has_text=COMPOSITE)
-    return str(metric.locator('[data-testid="stMetricValue"]').inner_text())
-
-
 def _download(page: Any, label: str) -> list[dict[str, str]]:
     with page.expect_download(timeout=30_000) as info:
         page.get_by_role("button", name=label).click()
     content = Path(info.value.path()).read_text(encoding="utf-8")
     return list(csv.DictReader(io.StringIO(content)))
-
-
-def _move_tone_slider_to_minimum(page: Any) -> str:
-    before = _composite(page)
-    slider = page.get_by_role("slider", name=re.compile("Cooperation tone"))
-    slider.focus()
-    slider.press("Home")
-    page.wait_for_function(
-        """([label, before]) => {
-            const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
-                .find(e => e.innerText.includes(label));
-            return m && !m.innerText.includes(before);
-        }""",
-        arg=[COMPOSITE, before],
-        timeout=30_000,
-    )
-    wait_for_app(page)
-    return before
 
 
 def _first_chart_then_the_rest(page: Any) -> None:
@@ -80,7 +59,7 @@ def _first_chart_then_the_rest(page: Any) -> None:
     page.get_by_role("slider", name=re.compile("Cooperation tone")).wait_for(timeout=60_000)
     page.locator('[data-testid="stTabs"] .js-plotly-plot').wait_for(timeout=60_000)
     wait_for_app(page)
-    page.locator('[data-testid="stMetric"]', has_text=COMPOSITE).wait_for(timeout=30_000)
+    page.locator('[data-testid="stMetric"]', has_text=COMPOSITE_LABEL).wait_for(timeout=30_000)
     assert page.evaluate("window.firstChart.isConnected")  # not drawn a second time
 
 
@@ -103,8 +82,8 @@ def test_overview_slider_download_and_screenshot(browser: Any, dashboard: Dashbo
         _first_chart_then_the_rest(page)
         assert page.title() == "Policy Risk Monitor"
 
-        before = _move_tone_slider_to_minimum(page)
-        assert _composite(page) != before
+        before = move_tone_slider_to_minimum(page)
+        assert composite_shown(page) != before
         page.get_by_role("tab", name="Snapshot").click()
         page.get_by_role("button", name="Download series CSV").wait_for(timeout=30_000)
         wait_for_app(page)
