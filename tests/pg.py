@@ -167,6 +167,12 @@ def pg_url_fixture(request: pytest.FixtureRequest) -> str:
     return _new_database(request)
 
 
+@pytest.fixture(name="second_pg_url")
+def second_pg_url_fixture(request: pytest.FixtureRequest) -> str:
+    """Another fresh, empty database on the same server (a copy's or a restore's target)."""
+    return _new_database(request)
+
+
 @pytest.fixture(
     name="store_url", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
@@ -181,4 +187,5 @@ def store_url_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 # ruff's F811 (a test parameter named like an imported function).
 pg_server = pg_server_fixture
 pg_url = pg_url_fixture
+second_pg_url = second_pg_url_fixture
 store_url = store_url_fixture
