@@ -93,7 +93,7 @@ PLANS = (
         skip=("error_id",),
         natural=("run_id", "source", "message", "recorded_at"),
     ),
-    Plan(schema.feeds, update=True),
+    Plan(schema.feeds, update=True, skip=("claim_run_id",)),  # a run id of the source store
 )
 
 

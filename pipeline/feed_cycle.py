@@ -87,9 +87,15 @@ class _Cycle:
 
 
 def collect_feeds(
-    config: Config, engine: Engine, *, worker: str = "local", now: datetime | None = None
+    config: Config,
+    engine: Engine,
+    *,
+    worker: str = "local",
+    now: datetime | None = None,
+    run_id: int | None = None,
 ) -> list[FeedOutcome]:
-    """Fetch and parse every due feed this worker could claim; never raises for one feed."""
+    """Fetch and parse every due feed this worker could claim; never raises for one feed
+    (``run_id``: the run whose claims these are, ``feed_health.claim_feeds``)."""
     now = now or now_utc()
     fetch_config = config.sources.fetch
     feeds, duplicates = _unique_enabled(config.sources.feeds)
@@ -102,6 +108,7 @@ def collect_feeds(
         now=now,
         ttl_s=fetch_config.claim_ttl_s,
         min_interval_s=fetch_config.min_interval_s,
+        run_id=run_id,
     )
     by_name = {feed.name: feed for feed in feeds}
     work = [(by_name[c.name], c) for c in claims]

@@ -11,6 +11,12 @@ the next fetch is unconditional, so a 304 can never hide entries that were never
 cycle claims under its own token (``worker:random``), remembered in this process, so recording
 counts releases only this cycle's claims, never another worker's.
 
+A claim taken by a pipeline run also names the run (``claim_run_id``). It is free as soon as
+``pipeline.runlog`` no longer counts that run as running: a run killed with ``kill -9`` is closed
+by the next run on its host as it starts, so the rerun fetches (unconditionally) what the dead
+run had claimed instead of skipping it for ``claim_ttl_s``; a run on another host is given up
+after ``runlog.STALE_AFTER`` or at the claim's expiry, whichever comes first.
+
 With ``min_interval_s`` a feed fetched successfully by any worker that recently is skipped as
 ``fetched-recently``: several workers on their own schedules then fetch each feed once per
 interval between them, not once each.
@@ -31,6 +37,7 @@ from sqlalchemy.engine import Connection
 from pipeline import schema
 from pipeline.config import FeedConfig, FetchConfig
 from pipeline.engine import write
+from pipeline.runlog import running_now
 
 _feeds = schema.feeds
 _pending: dict[str, str] = {}  # feed name -> claim token whose entries await storing
@@ -117,9 +124,11 @@ def claim_feeds(
     now: datetime,
     ttl_s: float,
     min_interval_s: float = 0.0,
+    run_id: int | None = None,
 ) -> tuple[list[FeedClaim], dict[str, str]]:
     """Claim every named feed that is due and free; say why each other one was skipped
-    (``min_interval_s``: a feed that succeeded less than this long ago is not due)."""
+    (``min_interval_s``: a feed that succeeded less than this long ago is not due; ``run_id``:
+    the run the claims belong to, which frees them the moment it stops running)."""
     now = _utc(now)
     wanted = list(names)
     recent_after = now - timedelta(seconds=min_interval_s) if min_interval_s > 0 else None
@@ -127,12 +136,13 @@ def claim_feeds(
     def attempt(conn: Connection) -> tuple[list[FeedClaim], dict[str, str]]:
         claims: list[FeedClaim] = []
         skipped: dict[str, str] = {}
+        live = set(conn.execute(select(schema.runs.c.run_id).where(running_now(now))).scalars())
         for name in wanted:
             row = conn.execute(select(_feeds).where(_feeds.c.name == name)).first()
             if row is None:
                 continue
-            reason = _skip_reason(row._mapping, now, recent_after)
-            if reason is None and _take(conn, name, worker, now, ttl_s, recent_after):
+            reason = _skip_reason(row._mapping, now, recent_after, live)
+            if reason is None and _take(conn, name, worker, now, ttl_s, recent_after, run_id):
                 claims.append(_claim_of(row._mapping))
             else:
                 skipped[name] = reason or "claimed-elsewhere"
@@ -142,9 +152,17 @@ def claim_feeds(
     return write(engine, attempt)
 
 
-def _skip_reason(row: Any, now: datetime, recent_after: datetime | None) -> str | None:
+def _skip_reason(
+    row: Any, now: datetime, recent_after: datetime | None, live_runs: set[int]
+) -> str | None:
     claimed_until = as_utc(row["claimed_until"])
-    if row["claimed_by"] is not None and claimed_until is not None and claimed_until > now:
+    holder = row["claim_run_id"]
+    if (
+        row["claimed_by"] is not None
+        and claimed_until is not None
+        and claimed_until > now
+        and (holder is None or holder in live_runs)
+    ):
         return "claimed-elsewhere"
     next_attempt = as_utc(row["next_attempt_at"])
     if next_attempt is not None and next_attempt > now:
@@ -162,26 +180,34 @@ def _take(
     now: datetime,
     ttl_s: float,
     recent_after: datetime | None,
+    run_id: int | None = None,
 ) -> bool:
     """Claim with a guarded UPDATE, so two workers racing for one feed cannot both win, nor
     one fetch again what the other has just fetched."""
-    free = or_(_feeds.c.claimed_until.is_(None), _feeds.c.claimed_until <= now)
+    live = select(schema.runs.c.run_id).where(running_now(now))
+    free = or_(
+        _feeds.c.claimed_until.is_(None),
+        _feeds.c.claimed_until <= now,
+        and_(_feeds.c.claim_run_id.is_not(None), _feeds.c.claim_run_id.not_in(live)),
+    )
     due = or_(_feeds.c.next_attempt_at.is_(None), _feeds.c.next_attempt_at <= now)
     if recent_after is not None:
         due = and_(
             due,
             or_(_feeds.c.last_success_at.is_(None), _feeds.c.last_success_at <= recent_after),
         )
+    until = now + timedelta(seconds=ttl_s)
     result = conn.execute(
         update(_feeds)
         .where(and_(_feeds.c.name == name, free, due))
-        .values(claimed_by=worker, claimed_until=now + timedelta(seconds=ttl_s))
+        .values(claimed_by=worker, claimed_until=until, claim_run_id=run_id)
     )
     return result.rowcount == 1
 
 
 def _claim_of(row: Any) -> FeedClaim:
-    """An expired claim means the last batch may never have been stored: fetch it all again."""
+    """A claim left over (expired, or of a run no longer running) means the last batch may
+    never have been stored: fetch it all again."""
     unconfirmed = row["claimed_by"] is not None
     return FeedClaim(
         name=row["name"],
@@ -219,7 +245,7 @@ def _health_values(
         "entries_seen": _feeds.c.entries_seen + item.entries_seen,
     }
     if not item.keep_claim:
-        values.update(claimed_by=None, claimed_until=None)
+        values.update(claimed_by=None, claimed_until=None, claim_run_id=None)
     if item.status == "failed":
         failures += 1
         delay = backoff_delay(failures, fetch, item.retry_after_s)
@@ -279,7 +305,7 @@ def record_articles_added(engine: Engine, counts: dict[str, int]) -> None:
                 conn.execute(
                     update(_feeds)
                     .where(and_(_feeds.c.name == name, _feeds.c.claimed_by == tokens[name]))
-                    .values(claimed_by=None, claimed_until=None)
+                    .values(claimed_by=None, claimed_until=None, claim_run_id=None)
                 )
 
 

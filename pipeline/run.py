@@ -314,7 +314,7 @@ def _ingest_feeds(
 
     added = updated = ok = skipped = undated = 0
     backing_off: list[str] = []
-    for outcome in collect_feeds(config, engine, worker=worker):
+    for outcome in collect_feeds(config, engine, worker=worker, run_id=run_id):
         if outcome.status == BACKING_OFF:
             backing_off.append(f"feed:{outcome.name}")
             continue

@@ -43,10 +43,10 @@ from sqlalchemy import (
 # Kept for builds before Alembic: they compare schema_info.schema_version with their own 1,
 # so migration 0002 writes 2 there and such a build refuses the store instead of corrupting it.
 SCHEMA_VERSION = 2
-HEAD_REVISION = "0017"
+HEAD_REVISION = "0018"
 KNOWN_REVISIONS = (
     *("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"),
-    *("0010", "0011", "0012", "0013", "0014", "0015", "0016", "0017"),
+    *("0010", "0011", "0012", "0013", "0014", "0015", "0016", "0017", "0018"),
 )
 
 # The 0.05 grid of thresholds the daily totals answer (relevance gate and share threshold).
@@ -248,6 +248,8 @@ feeds = Table(
     Column("next_attempt_at", DateTime(timezone=True)),
     Column("claimed_by", String(100)),
     Column("claimed_until", DateTime(timezone=True)),
+    # Revision 0018: the run holding the claim; free once it stops running (feed_health)
+    Column("claim_run_id", Integer),
 )
 
 daily_signal_totals = Table(

@@ -9,8 +9,10 @@ Runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -25,6 +27,8 @@ from pipeline.normalise import normalise_item
 from pipeline.parallel_scoring import SAVE_BATCHES
 from pipeline.records import Score
 from pipeline.run import BATCH
+from tests.conftest import ROOT, write_config
+from tests.feed_server import FeedServer, feed_server_fixture, rss, story  # noqa: F401
 from tests.pg import store_url_fixture  # noqa: F401
 from tests.pipeline_runs import (
     assert_complete,
@@ -149,6 +153,43 @@ def test_kill_during_ingest_and_scoring_then_rerun_loses_and_duplicates_nothing(
     assert statuses == [*expected, "ok"], statuses
     counted = _counted(engine)
     assert tuple(map(sum, zip(*counted, strict=True))) == (ARTICLES, ARTICLES), counted
+
+
+def test_kill_during_a_feed_fetch_then_an_immediate_rerun_stores_the_feed(
+    store_url: str,
+    tmp_path: Path,
+    feed_server: FeedServer,  # noqa: F811
+) -> None:
+    """A run killed while it holds a feed's claim (fetch in flight) must not keep the rerun
+    from that feed for ``claim_ttl_s``: the rerun closes the dead run, takes the feed, fetches
+    it in full and stores it."""
+    path = f"/crash/{tmp_path.name}/wire.xml"  # the server lives for the module
+    url = feed_server.add(path, b"", behaviour="hang")
+    config = write_config(tmp_path, seeds=[], feeds=[{"name": "wire", "url": url}])
+    fetch = "  fetch: {allow_private_addresses: true, read_timeout_s: 30, total_timeout_s: 60}\n"
+    text = config.read_text(encoding="utf-8").replace("sources:\n", "sources:\n" + fetch, 1)
+    config.write_text(text, encoding="utf-8")
+    env = {**os.environ, "DATABASE_URL": store_url, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "pipeline", "--config", str(config), "run", "--workers", "0"]
+    log = tmp_path / "killed.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    assert _kill_when(proc, lambda: feed_server.hits[path] > 0, 0.2), log.read_text()
+    feed_server.add(path, rss("Wire", [story(1), story(2)]), etag='"w"')
+
+    rerun = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "2 added, 0 updated, 2 scored; 0 source(s) failed." in rerun.stderr + rerun.stdout
+    assert feed_server.hits[path] == 2
+    assert "if-none-match" not in feed_server.request_headers[path]  # fetched in full
+    engine = store.open_store(store_url, create=False)
+    assert count(engine, schema.articles) == 2
+    assert _statuses(engine) == ["interrupted", "ok"]
+    with engine.connect() as conn:
+        claim = conn.execute(select(schema.feeds.c.claimed_by, schema.feeds.c.claim_run_id)).one()
+    assert tuple(claim) == (None, None)  # released once stored
 
 
 def test_a_batch_that_fails_midway_leaves_nothing_behind(

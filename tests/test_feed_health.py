@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from pipeline.cli import cli
 from pipeline.config import FetchConfig
 from pipeline.feed_cycle import collect_feeds
 from pipeline.feed_health import _take, backoff_delay, list_health, record_articles_added
-from pipeline.store import open_store
+from pipeline.store import open_store, start_run
 from tests.conftest import write_config
 from tests.feed_server import FeedServer, feed_server_fixture, ingest, make_config, rss, story  # noqa: F401
 
@@ -215,6 +216,42 @@ def test_unconfirmed_batch_is_refetched_in_full(feed_server: FeedServer, tmp_pat
     again = collect_feeds(config, engine, now=T0 + timedelta(seconds=61))[0]
     assert again.status == "ok" and len(again.items) == 1
     assert "if-none-match" not in feed_server.request_headers["/health/crash.xml"]
+
+
+def test_claim_of_a_killed_run_is_free_for_the_rerun_at_once(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """kill -9 between fetch and store: the next run on the host closes the dead run, and with
+    it the claim, instead of skipping the feed until the claim expires (issue 6)."""
+    url = feed_server.add("/health/killed.xml", rss("K", [story(1)]), etag='"k"')
+    config = make_config(tmp_path, [{"name": "k", "url": url}], claim_ttl_s=600)
+    engine = open_store(config.database.url)
+    killed = start_run(engine)
+    first = collect_feeds(config, engine, worker="alpha", run_id=killed)[0]
+    assert first.status == "ok"  # ... and then the kill, before its entries were stored
+    live = start_run(engine)  # the process of `killed` is this one: still alive, still running
+    held = collect_feeds(config, engine, worker="beta", run_id=live)[0]
+    assert held.status == "claimed-elsewhere"
+    with engine.begin() as conn:
+        dead = update(schema.runs).where(schema.runs.c.run_id == killed)
+        conn.execute(dead.values(pid=_dead_pid()))  # as if its process had been killed
+    rerun = start_run(engine)  # closes the run whose process is gone
+    again = collect_feeds(config, engine, worker="beta", run_id=rerun)[0]
+    assert again.status == "ok" and len(again.items) == 1
+    assert "if-none-match" not in feed_server.request_headers["/health/killed.xml"]  # in full
+    with engine.connect() as conn:
+        row = conn.execute(select(schema.feeds)).mappings().one()
+    assert row["claimed_by"].startswith("beta:") and row["claim_run_id"] == rerun
+    record_articles_added(engine, {"k": 1})
+    with engine.connect() as conn:
+        row = conn.execute(select(schema.feeds)).mappings().one()
+    assert (row["claimed_by"], row["claimed_until"], row["claim_run_id"]) == (None, None, None)
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
 
 
 def test_changed_url_resets_validators(feed_server: FeedServer, tmp_path: Path) -> None:

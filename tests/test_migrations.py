@@ -409,6 +409,28 @@ def test_store_at_0016_gets_the_partial_origin_index_and_back(store_url: str) ->
     assert schema.SEED_ORIGIN not in indexes()
 
 
+def test_store_at_0017_keeps_its_feed_claims_and_gets_their_run_column(store_url: str) -> None:
+    engine = _filled_at(store_url, "0017")
+    until = datetime(2026, 11, 29, 12, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO feeds (name, url, claimed_by, claimed_until) "
+                "VALUES ('wire', 'https://example.org/rss', 'w1:abc', :until)"
+            ),
+            {"until": until},
+        )
+    db.upgrade_store(engine, store_url)
+    with engine.connect() as conn:
+        row = conn.execute(select(schema.feeds)).mappings().one()
+    assert (row["claimed_by"], row["claim_run_id"]) == ("w1:abc", None)  # expires by time only
+    write(engine, lambda conn: migrations.downgrade(conn, "0017"), lock=MIGRATION_LOCK)
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("feeds")}
+        assert "claim_run_id" not in columns
+        assert conn.execute(text("SELECT claimed_by FROM feeds")).scalar_one() == "w1:abc"
+
+
 def test_store_created_before_alembic_is_adopted(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'legacy.db'}"
     engine = _at_revision(url, "0001")
