@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from pipeline import schema
 from pipeline.engine import MIGRATION_LOCK, safe_url, write
@@ -93,6 +94,19 @@ def refusal(state: SchemaState, url: str) -> str | None:
             f"knows ({schema.HEAD_REVISION}); upgrade policy-risk-monitor before using it"
         )
     return None
+
+
+def refusal_now(engine: Engine, url: str) -> str | None:
+    """``refusal`` for a reader that stays open (a dashboard): the store may have been upgraded
+    under it since it opened it. One tiny query, so it can run on every page render."""
+    with engine.connect() as conn:
+        try:
+            revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        except DBAPIError:
+            conn.rollback()
+            revision = None
+        state = _classify(str(revision), legacy=False) if revision else read_state(conn)
+    return refusal(state, url)
 
 
 def ensure_schema(engine: Engine, url: str, *, create: bool) -> SchemaState:

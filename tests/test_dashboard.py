@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -712,6 +712,24 @@ def test_an_article_without_a_usable_date_says_where_it_was_placed(
     at.sidebar.checkbox(key="relevant_only").uncheck().run()
     texts = " ".join(t.value for t in at.text)
     assert "Date: no usable date: placed on the day it was first seen" in texts
+
+
+@pytest.mark.parametrize("revision", ["0099", schema.KNOWN_REVISIONS[-2]])
+def test_a_store_upgraded_under_a_running_dashboard_gets_the_one_line_message(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, revision: str
+) -> None:
+    """QA 5 #10: the dashboard opened the store once; `db upgrade` by a newer program (or a
+    restore of an older backup) changes its revision while it runs."""
+    config = fresh_copy(demo, tmp_path / "store")
+    at = _start(config, monkeypatch)
+    engine = open_store(load_config(config).database.url, create=False)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
+    engine.dispose()
+    _page(at, "Articles")
+    expected = "newer than this program knows" if revision == "0099" else "policy-risk db upgrade"
+    assert [e.value for e in at.error if expected in e.value], [e.value for e in at.error]
+    assert not at.dataframe  # nothing read from a schema this program does not match
 
 
 def test_invalid_config_is_a_short_error_not_a_traceback(

@@ -15,8 +15,9 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from pipeline import insights, queries
+from pipeline import db, insights, queries
 from pipeline.config import Config
+from pipeline.errors import StoreError
 from pipeline.insights import ArticleQuery
 from pipeline.snapshots import (
     SeriesInputs,
@@ -64,7 +65,15 @@ class View:
 
 
 def stamp(url: str) -> str:
-    """The store stamp (a few tiny queries; not cached, it is what the caches are keyed on)."""
+    """The store stamp (a few tiny queries; not cached, it is what the caches are keyed on).
+
+    First checks the schema revision again: the engine is opened once per server, and a store
+    upgraded (or replaced) under a running dashboard must get the one-line message a fresh
+    start would give, not SQL errors from queries written for another schema.
+    """
+    reason = db.refusal_now(engine(url), url)
+    if reason:
+        raise StoreError(reason)
     return insights.store_stamp(engine(url))
 
 
