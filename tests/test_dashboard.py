@@ -601,6 +601,7 @@ def test_model_page_shows_cards_and_score_freshness(app: AppTest) -> None:
     assert cards["current"].any() and cards["trained_at"].str.len().gt(0).all()
     assert _metric(app, "Scores last refreshed") != "never"
     assert "model_version" in _table(app, "model_version").columns
+    assert any("Known misses of the shipped models" in c.value for c in app.caption)
 
 
 def test_alerts_page_lists_crossings_with_the_cli_command(app: AppTest, demo: Path) -> None:

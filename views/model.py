@@ -8,6 +8,14 @@ from pipeline.display import latest_refresh, stale_versions
 from pipeline.model_cards import cards_table
 from views.data import View, versions
 
+KNOWN_MISSES = (
+    "Known misses of the shipped models (docs/model.md, Known misses): news that Colombia was "
+    "certified reads as high decertification risk (0.95 in English and Spanish), so check the "
+    "headlines behind a spike on determination day; a football match between the two countries "
+    "passes the relevance gate. Correct such articles with the label form: the next "
+    "`policy-risk train` learns from it."
+)
+
 
 def render(view: View) -> None:
     """Draw the model cards and which versions produced the stored scores."""
@@ -25,6 +33,7 @@ def render(view: View) -> None:
         st.warning("No model cards found: train the models with `policy-risk train`.")
     else:
         st.dataframe(cards, hide_index=True, key="cards_table")
+    st.caption(KNOWN_MISSES)
     st.subheader("Versions behind the stored scores")
     st.dataframe(in_store, hide_index=True, key="versions_table")
     stale = stale_versions(cards, in_store) if not cards.empty else in_store.iloc[0:0]
