@@ -64,10 +64,13 @@ _MONTH_YEAR = re.compile(rf"(?P<month>{_ANY_NAME})\s+(?:(?i:of|de|del)\s+)?(?P<y
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"“¿¡(]?[A-ZÁÉÍÓÚÑ])|\n+")
 _YEAR_WINDOW_SENTENCES = 3
 
-# Page date lines: the whole line is one date, maybe after a weekday and before a clock time.
-_LINE_PREFIX = re.compile(
-    rf"^(?:(?i:published|updated|publicado|actualizado)\s*:?\s*)?(?:(?i:{_WEEKDAYS})\.?,?\s+)?"
+# Page date lines: the whole line is one date, maybe after a label ("Published on", "Actualizado
+# el", "Última actualización:"), a weekday, and before a clock time.
+_LINE_LABEL = (
+    r"(?:last\s+)?(?:published|updated|posted)(?:\s+on)?"
+    r"|(?:publicad[oa]|actualizad[oa])(?:\s+(?:el|en))?|[úu]ltima\s+actualizaci[óo]n"
 )
+_LINE_PREFIX = re.compile(rf"^(?:(?i:{_LINE_LABEL})\s*:?\s*)?(?:(?i:{_WEEKDAYS})\.?,?\s+)?")
 _LINE_TIME = re.compile(r"(?:\s*[-|,·]?\s*\d{1,2}:\d{2}(?::\d{2})?\s*(?i:[ap]\.?\s?m\.?)?.*)?$")
 _LINE_FORMS = (
     re.compile(r"(?P<year>\d{4})[-/.](?P<month>\d{1,2})[-/.](?P<day>\d{1,2})(?:T.*)?"),
@@ -85,8 +88,9 @@ _LINE_FORMS = (
 def parse_date_line(line: str) -> date | None:
     """Read a page date line such as ``Wednesday, December 24, 2025`` or ``24/12/2025``.
 
-    The whole line must be a date (an optional weekday, ``Published:`` label or clock time
-    aside): a body sentence that merely contains a date is not the page date.
+    The whole line must be a date (an optional label such as ``Published:``, ``Published on``,
+    ``Publicado el`` or ``Actualizado el``, a weekday or a clock time aside): a body sentence
+    that merely contains a date is not the page date.
     """
     text = " ".join(line.replace("\u00a0", " ").split())
     text = _LINE_TIME.sub("", _LINE_PREFIX.sub("", text), count=1).strip().rstrip(".")

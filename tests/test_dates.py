@@ -30,6 +30,17 @@ PAGE = date(2025, 12, 24)
         "December 24, 2025 10:30 a.m.",
         "Published: December 24, 2025",
         "\u00a0Wednesday,\u00a0December 24, 2025 ",
+        # QA 5 #13: the natural label forms, not only "Label:".
+        "Publicado el 24 de diciembre de 2025",
+        "Actualizado el 24 de diciembre de 2025",
+        "Actualizado el miércoles, 24 de diciembre de 2025 - 10:32 a. m.",
+        "Publicada el 24 de diciembre de 2025",
+        "PUBLICADO EL 24 DE DICIEMBRE DE 2025",
+        "Última actualización: 24 de diciembre de 2025",
+        "Published on December 24, 2025",
+        "Updated on Wednesday, Dec. 24, 2025 10:32 a.m. ET",
+        "Last updated: December 24, 2025",
+        "Posted on 24/12/2025",
     ],
 )
 def test_parse_date_line_reads_en_and_es_forms(line: str) -> None:
@@ -46,6 +57,9 @@ def test_parse_date_line_reads_en_and_es_forms(line: str) -> None:
         "31/02/2025",
         "Smarch 24, 2025",
         "24 de diciembrea de 2025",
+        "Publicado el martes",
+        "Published on the ministry's website",
+        "Actualizado el informe del 24 de diciembre de 2025",
     ],
 )
 def test_parse_date_line_returns_none_when_line_is_not_only_a_date(line: str) -> None:

@@ -183,6 +183,35 @@ def test_parse_seed_text_notes_missing_date_line() -> None:
     assert item.text == "The body starts here on March 3, 2025."
 
 
+@pytest.mark.parametrize(
+    "date_line",
+    [
+        "Publicado el 28 de agosto de 2026",
+        "Actualizado el viernes 28 de agosto de 2026, 10:32 a. m.",
+        "Published on August 28, 2026",
+        "Updated on Aug. 28, 2026 10:32 a.m. ET",
+    ],
+)
+def test_parse_seed_text_takes_labelled_date_line_as_page_date(date_line: str) -> None:
+    """QA 5 #13: "Publicado el …" is the ordinary Spanish label; left in, it became the lead
+    and the event date jumped from the Wednesday of the events to the Friday of the update."""
+    text = "\n".join(
+        [
+            "Delegaciones revisan el plan de erradicación | Diario del Cerro",
+            date_line,
+            "",
+            "Funcionarios de ambos gobiernos revisaron el miércoles 26 de agosto el plan conjunto.",
+            "",
+            "La revisión seguirá en octubre.",
+        ]
+    )
+    item = parse_seed_text(text, "seeds/pd.txt")
+    assert (item.page_date, item.event_date) == (date(2026, 8, 28), date(2026, 8, 26))
+    assert item.text.startswith("Funcionarios de ambos gobiernos")
+    assert date_line not in item.text
+    assert item.problems == ()
+
+
 def test_parse_seed_text_raises_when_only_headline() -> None:
     with pytest.raises(SourceError, match="no body text"):
         parse_seed_text("Headline | Site\nMarch 3, 2025\nHome » World\n", "seeds/x.txt")
