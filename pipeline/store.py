@@ -203,6 +203,7 @@ def _upsert(
     by_id = _existing_by_id(conn, [a.article_id for a in batch])
     by_hash = _existing_by_hash(conn, [a.content_hash for a in batch])
     by_file = _same_file(conn, batch, by_id, by_hash) if seed_origins is not None else {}
+    batch = _own_file_first(batch, by_id, seed_origins)
     origins = {s.article_id: s.origin for s in (*by_id.values(), *by_hash.values())}
     added: list[Article] = []
     updated: dict[str, Article] = {}
@@ -237,7 +238,7 @@ def _upsert(
     keys |= {found.article_id: found.key for found in by_hash.values() if found.key}
     keys |= _insert_articles(conn, added)
     _update_articles(conn, list(updated.values()))
-    _move_origins(conn, carried, origins, seed_origins)
+    _move_origins(conn, carried, origins, seed_origins, keys)
     _add_sources(conn, [_source_row(keys[target], article) for target, article in carried])
     stored = (*added, *updated.values())
     undated = sum(UNDATED in article.date_flags for article in stored)
@@ -281,24 +282,52 @@ def _file_gone(origin: str, seed_origins: Collection[str] | None) -> bool:
     )
 
 
+def _own_file_first(
+    batch: Sequence[Article], by_id: dict[str, _Stored], seed_origins: Collection[str] | None
+) -> list[Article]:
+    """Put first each stored article's own file: the file that supplied its text, or, when that
+    file is gone, a file carrying the very same text (it was renamed). Only the first carrier
+    of an article in a batch may change its text, and it takes the origin (``_move_origins``),
+    so another file with the same URL (one story from two wires) that sorts earlier neither
+    replaces a renamed file's text nor shadows its later edits (QA 5 #11). Feed batches keep
+    their order.
+    """
+    if seed_origins is None:
+        return list(batch)
+
+    def own(article: Article) -> bool:
+        found = by_id.get(article.article_id)
+        return found is not None and (
+            found.origin == article.origin
+            or (
+                found.content_hash == article.content_hash
+                and _file_gone(found.origin, seed_origins)
+            )
+        )
+
+    return sorted(batch, key=lambda article: not own(article))
+
+
 def _move_origins(
     conn: Connection,
     carried: Sequence[tuple[str, Article]],
     origins: dict[str, str],
     seed_origins: Collection[str] | None,
+    keys: dict[str, int],
 ) -> None:
-    """Give a stored article whose seed file is gone the origin of the file that now carries
-    it, so a later edit of the renamed file finds it (``_same_file``) and may correct it."""
-    moves = {
-        target: article.origin
-        for target, article in carried
-        if target in origins
-        and origins[target] != article.origin
-        and _file_gone(origins[target], seed_origins)
-    }
-    a = schema.articles
+    """Give a stored article whose seed file is gone the origin of the first file that now
+    carries it (the one whose text ``_upsert`` kept), so a later edit of that file finds it
+    (``_same_file``) and may correct it; its source row follows it to the new path."""
+    moves: dict[str, str] = {}
+    for target, article in carried:
+        if target in origins and _file_gone(origins[target], seed_origins):
+            moves.setdefault(target, article.origin)
+    a, s = schema.articles, schema.article_sources
     for article_id, origin in sorted(moves.items()):
         conn.execute(update(a).where(a.c.article_id == article_id).values(origin=origin))
+        old = origins[article_id]
+        stmt = update(s).where(s.c.article_key == keys[article_id], s.c.origin == old)
+        conn.execute(stmt.values(origin=origin))
 
 
 def _target_id(

@@ -6,6 +6,7 @@ Tests taking ``store_url`` run twice: on a real SQLite file, then on a fresh Pos
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from pipeline import schema, store
 from pipeline.errors import StoreError
 from pipeline.normalise import normalise_item
 from pipeline.records import Article, RawItem, Score
+from pipeline.seeds import read_seeds
 from tests.pg import store_url_fixture  # noqa: F401
 
 NOW = datetime(2025, 9, 16, 12, 0, tzinfo=UTC)
@@ -329,3 +331,59 @@ def test_a_renamed_seed_file_keeps_its_article_and_a_later_edit_updates_it(
     assert run(("seeds/a.txt", "Twin.", None), ("seeds/b.txt", "Twin.", None)).added == 1
     assert run(("seeds/a.txt", "Twin.", None), ("seeds/b.txt", "Twin.", None)).added == 0
     assert ("seeds/a.txt", "Twin.") in stored() and ("seeds/b.txt", "Twin.") not in stored()
+
+
+def test_renaming_one_of_two_files_with_one_url_is_a_rename(store_url: str, tmp_path: Path) -> None:
+    """QA 5 #11: a.jsonl and b.jsonl carry one story (two wires, one URL); renaming a.jsonl to
+    c.jsonl replaced the stored text with b's, filed it under c.jsonl#1 and counted an update,
+    and c's later edits were ignored. The rename keeps text A and moves the origin (and Wire
+    A's source row) to c.jsonl#1; deleting the file instead hands the article to b, whole."""
+    engine = store.open_store(store_url)
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    text_a = "Ministers met in Quito on September 14. Version A of the text."
+    text_b = "Ministers met in Quito on September 14. Version B, corrected."
+    text_c = "Ministers met in Quito on September 14. Version A, second edit."
+
+    def write(name: str, source: str, body: str) -> None:
+        record = {
+            "title": "Ministers meet in Quito",
+            "text": body,
+            "source": source,
+            "published": "2025-09-15",
+            "url": "https://wire.example/story-1",
+        }
+        (folder / name).write_text(json.dumps(record) + "\n", encoding="utf-8")
+
+    def run() -> tuple[int, int]:
+        read = read_seeds([folder])
+        assert read.errors == []
+        batch = [normalise_item(item, NOW) for item in read.items]
+        origins = {item.origin for item in read.items}
+        result = store.upsert_articles(engine, batch, seed_origins=origins)
+        return result.added, result.updated
+
+    def stored() -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+        a, s = schema.articles, schema.article_sources
+        with engine.connect() as conn:
+            [article] = conn.execute(select(a.c.origin, a.c.source, a.c.text)).all()
+            sources = conn.execute(select(s.c.source, s.c.origin).order_by(s.c.source)).all()
+        return tuple(article), [tuple(row) for row in sources]
+
+    write("a.jsonl", "Wire A", text_a)
+    write("b.jsonl", "Wire B", text_b)
+    assert run() == (1, 0)
+    assert run() == (0, 0)
+    (folder / "a.jsonl").rename(folder / "c.jsonl")
+    assert run() == (0, 0)
+    assert stored() == (
+        ("seeds/c.jsonl#1", "Wire A", text_a),
+        [("Wire A", "seeds/c.jsonl#1"), ("Wire B", "seeds/b.jsonl#1")],
+    )
+    assert run() == (0, 0)
+    write("c.jsonl", "Wire A", text_c)
+    assert run() == (0, 1)
+    assert stored()[0] == ("seeds/c.jsonl#1", "Wire A", text_c)
+    (folder / "c.jsonl").unlink()  # gone for good: the other file carries the story now
+    assert run() == (0, 1)
+    assert stored()[0] == ("seeds/b.jsonl#1", "Wire B", text_b)
