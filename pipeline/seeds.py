@@ -239,7 +239,11 @@ class _Meta:
 def _build_item(
     origin: str, title: str, body: str, meta: _Meta, problems: tuple[str, ...]
 ) -> RawItem:
-    """Assemble the RawItem, checking the URL and reading the event date from the body."""
+    """Assemble the RawItem, checking the URL and reading the event date from the body.
+
+    The source is the declared ``source`` first (what the analyst wrote down), then the
+    headline's `` | Site`` suffix (a guess from the page's title), then ``DEFAULT_SOURCE``.
+    """
     if not body:
         raise _SeedProblem("no body text: expected paragraphs after the headline and date line")
     url, notes = _check_url(meta.url)
@@ -252,7 +256,7 @@ def _build_item(
         notes += ("no explicit event date in text",)
     return RawItem(
         origin=origin,
-        source=meta.site or (meta.source or "").strip() or DEFAULT_SOURCE,
+        source=(meta.source or "").strip() or meta.site or DEFAULT_SOURCE,
         title=title,
         text=body,
         url=url,

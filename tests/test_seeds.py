@@ -308,7 +308,7 @@ def test_read_seeds_reads_markdown_front_matter() -> None:
     item = _fixture("front_matter.md")
     assert (item.title, item.source, item.language) == (
         "Fiscalía extradites two commanders",
-        "Eco Andino",
+        "Eco Andino Wire Service",  # the declared source, not the title's "| Eco Andino"
         "es",
     )
     assert item.url == "https://ecoandino.example/extradition"
@@ -370,6 +370,35 @@ def test_read_seeds_reads_jsonl_with_site_suffix() -> None:
         "Field Notes",
     )
     assert (second.source, second.event_date) == ("Pacific Post", date(2025, 6, 12))
+
+
+def test_a_declared_source_wins_over_the_title_suffix_in_every_format(tmp_path: Path) -> None:
+    """QA 5 #3: ``title: X | Site A`` with ``source: Site B`` stored "Site A"; the declared
+    source is what the analyst wrote down, the suffix only a guess from the page title. Without
+    a declared source the suffix names it, and without either the source is "seeds"."""
+    folder = tmp_path / "seeds"
+    body = "Ministers met in Quito on March 3, 2025."
+    _write(folder, "a.md", f"---\ntitle: Talks resume | Site A\nsource: Site B\n---\n{body}\n")
+    _write(folder, "b.md", f"# Talks resume | Site A\n\n{body}\n")
+    _write(folder, "c.md", f"# Talks resume\n\n{body}\n")
+    records = [
+        {"title": "Talks resume | Site A", "text": body, "source": "Site B"},
+        {"title": "Talks resume | Site A", "text": body, "source": "  "},
+        {"title": "Talks resume", "text": body},
+    ]
+    _write(folder, "d.json", json.dumps(records))
+    _write(folder, "e.jsonl", json.dumps(records[0]) + "\n")
+    result = read_seeds([folder])
+    assert result.errors == []
+    assert [(item.origin, item.title, item.source) for item in result.items] == [
+        ("seeds/a.md", "Talks resume", "Site B"),
+        ("seeds/b.md", "Talks resume", "Site A"),
+        ("seeds/c.md", "Talks resume", "seeds"),
+        ("seeds/d.json#1", "Talks resume", "Site B"),
+        ("seeds/d.json#2", "Talks resume", "Site A"),
+        ("seeds/d.json#3", "Talks resume", "seeds"),
+        ("seeds/e.jsonl#1", "Talks resume", "Site B"),
+    ]
 
 
 def test_read_seeds_reports_json_record_without_text(tmp_path: Path) -> None:
