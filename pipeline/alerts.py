@@ -4,6 +4,12 @@ An alert is a period where the smoothed composite rises from at or below ``index
 to above it. Alerts are computed with the config's weights, period and smoothing window over every
 relevant article, so ``policy-risk alerts`` and the dashboard's Alerts page list the same ones.
 Crossings in provisional periods are marked: late articles may still move them.
+
+"Since a date" means periods that *end* on or after it (QA5 #6): a weekly or monthly crossing
+belongs to the period's first day, but the news behind it may come days later, so a daily
+``alerts --since yesterday`` must still see the period that is going on. The same crossing is
+therefore reported on every run until the day after its period ends: while the period is open
+the composite is still above the threshold, and the value may change.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from datetime import date
 import pandas as pd
 
 from pipeline.config import Config
+from pipeline.coverage import period_end
 from pipeline.index import COMPOSITE, crossings
 
 EXIT_NEW_ALERT = 3
@@ -28,6 +35,7 @@ class Alert:
     previous: float | None
     threshold: float
     provisional: bool
+    end: date  # the period's last day; ``since`` compares with it
 
     def describe(self, period_name: str) -> str:
         """One line for the terminal or the dashboard list."""
@@ -39,8 +47,11 @@ class Alert:
         )
 
 
-def alerts_in(frame: pd.DataFrame, threshold: float, since: date | None = None) -> list[Alert]:
-    """Crossings in a composed series (``snapshots.compose_series``) on or after ``since``.
+def alerts_in(
+    frame: pd.DataFrame, threshold: float, since: date | None = None, period: str = "day"
+) -> list[Alert]:
+    """Crossings in a composed series (``snapshots.compose_series``) of ``period`` periods whose
+    period ends on or after ``since``, so the period still going on counts.
 
     The whole series is scanned so the first period after ``since`` knows its predecessor.
     """
@@ -49,14 +60,16 @@ def alerts_in(frame: pd.DataFrame, threshold: float, since: date | None = None) 
     provisional = frame["provisional"] if "provisional" in frame.columns else None
     found = []
     for crossing in crossings(frame[f"{COMPOSITE}_smoothed"], threshold):
-        when = crossing.period.date()
-        if since is not None and when < since:
+        end = period_end(crossing.period, period).date()
+        if since is not None and end < since:
             continue
         flag = bool(provisional.get(crossing.period, False)) if provisional is not None else False
-        found.append(Alert(when, crossing.value, crossing.previous, threshold, flag))
+        found.append(
+            Alert(crossing.period.date(), crossing.value, crossing.previous, threshold, flag, end)
+        )
     return found
 
 
 def config_alerts(frame: pd.DataFrame, config: Config, since: date | None = None) -> list[Alert]:
     """Crossings of the config's alert threshold in a series built with the config's settings."""
-    return alerts_in(frame, config.index.alert_threshold, since)
+    return alerts_in(frame, config.index.alert_threshold, since, config.index.period)

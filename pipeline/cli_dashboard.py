@@ -41,7 +41,10 @@ _DATE = click.DateTime(["%Y-%m-%d"])
     "--since",
     type=_DATE,
     default=None,
-    help="Crossings in periods starting on or after this date (YYYY-MM-DD; default 7 days ago).",
+    help=(
+        "Crossings in periods ending on or after this date, so the period still going on counts"
+        " (YYYY-MM-DD; default 7 days ago)."
+    ),
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the crossings as JSON lines.")
 @click.pass_context
@@ -52,7 +55,11 @@ def alerts_command(ctx: click.Context, since: datetime | None, as_json: bool) ->
     article, the same crossings the dashboard's Alerts page lists. Exit codes: 0 no crossing,
     3 at least one crossing since the date (for cron or CI to notify), 1 an error.
 
-    Example: policy-risk alerts --since 2025-09-01
+    A weekly or monthly crossing is dated by its period's first day but counts until the period
+    ends, so a daily run with --since yesterday reports it on every run from the news that
+    caused it to the day after the period ends.
+
+    Example: policy-risk alerts --since "$(date -d yesterday +%F)"
     """
     config = get_config(ctx)
     first = since.date() if since else default_since()
@@ -83,6 +90,7 @@ def _record(alert: Any) -> dict[str, Any]:
         "previous": None if alert.previous is None else round(alert.previous, 6),
         "threshold": alert.threshold,
         "provisional": alert.provisional,
+        "period_end": alert.end.isoformat(),
     }
 
 

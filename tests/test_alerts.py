@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +43,32 @@ def test_alerts_are_upward_crossings_on_or_after_since() -> None:
     assert later[-1].describe("day").endswith("(provisional)")
 
 
+def _periods(values: list[float], start: str, freq: str) -> pd.DataFrame:
+    index = pd.date_range(start, periods=len(values), freq=freq, name="period")
+    return pd.DataFrame({"composite_smoothed": values, "provisional": False}, index=index)
+
+
+@pytest.mark.parametrize(
+    ("period", "start", "freq", "inside", "last_day", "after"),
+    [
+        ("week", "2026-06-29", "W-MON", date(2026, 7, 16), date(2026, 7, 19), date(2026, 7, 20)),
+        ("month", "2026-06-01", "MS", date(2026, 8, 20), date(2026, 8, 31), date(2026, 9, 1)),
+    ],
+)
+def test_since_keeps_the_crossing_of_a_period_still_going_on(
+    period: str, start: str, freq: str, inside: date, last_day: date, after: date
+) -> None:
+    # QA5 #6: the news behind a weekly/monthly crossing comes after the period's first day, so a
+    # daily ``--since yesterday`` must report the period that has not ended yet.
+    frame = _periods([0.2, 0.3, 0.9], start, freq)
+    crossed = frame.index[-1].date()
+    assert crossed < inside
+    for since in (crossed, inside, last_day):
+        found = alerts_in(frame, 0.6, since=since, period=period)
+        assert [(a.period, a.end) for a in found] == [(crossed, last_day)], since
+    assert alerts_in(frame, 0.6, since=after, period=period) == []
+
+
 def test_no_series_means_no_alerts() -> None:
     assert alerts_in(pd.DataFrame(), 0.6) == []
 
@@ -53,6 +79,25 @@ def test_alerts_command_exits_3_and_prints_each_crossing(demo: Path) -> None:
     lines = [line for line in result.stdout.splitlines() if "crossed" in line]
     assert lines and all("crossed 0.60" in line for line in lines)
     assert f"{len(lines)} crossing(s) since 2024-01-01." in result.stderr
+
+
+def test_alerts_command_since_mid_week_reports_that_weeks_crossing(
+    demo: Path, tmp_path: Path
+) -> None:
+    text = demo.read_text(encoding="utf-8")
+    weekly = text.replace("period: day", "period: week").replace("window: 7", "window: 1")
+    assert weekly != text
+    config = tmp_path / "weekly.yaml"  # the demo store, read with the shipped ``period: week``
+    config.write_text(weekly, encoding="utf-8")
+    result = invoke(config, "alerts", "--since", "2024-01-01", "--json")
+    first = json.loads(result.stdout.splitlines()[0])
+    assert first["period_kind"] == "week"
+    start, end = date.fromisoformat(first["period"]), date.fromisoformat(first["period_end"])
+    assert (end - start).days == 6
+    # a daily cron job on the week's last day (``--since`` = the Saturday) still hears of it
+    late = invoke(config, "alerts", "--since", (end - timedelta(days=1)).isoformat(), "--json")
+    assert late.exit_code == EXIT_NEW_ALERT, late.output
+    assert json.loads(late.stdout.splitlines()[0])["period"] == first["period"]
 
 
 def test_alerts_command_exits_0_when_nothing_new(demo: Path) -> None:

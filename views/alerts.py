@@ -29,7 +29,9 @@ def render(view: View) -> None:
     st.caption(
         f"Computed like `policy-risk alerts`: the config's weights, period "
         f"({config.index.period}), smoothing window ({config.index.smoothing_window}) and "
-        f"alert threshold ({config.index.alert_threshold:.2f}) over every relevant article."
+        f"alert threshold ({config.index.alert_threshold:.2f}) over every relevant article. "
+        "A crossing is listed when its period ends on or after the date, so the period still "
+        "going on counts."
     )
     st.code(alerts_command(config.path, since), language="bash")
     if not found:
@@ -40,6 +42,7 @@ def render(view: View) -> None:
         [
             {
                 "period": a.period,
+                "period_end": a.end,
                 "composite": round(a.value, 4),
                 "previous": None if a.previous is None else round(a.previous, 4),
                 "provisional": a.provisional,
