@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import pandas as pd
 
 from pipeline.coverage import period_end, period_start
+from pipeline.index import COMPOSITE
 
 
 def period_span(start: pd.Timestamp | date, period: str) -> tuple[date, date]:
@@ -94,25 +96,67 @@ def top_terms(raw: object, n: int = 5) -> str:
     return f"up: {up}; down: {down}"
 
 
-def contributions(rows: pd.DataFrame, signals: Sequence[str], mass: float) -> pd.DataFrame:
-    """The table shown under "Why did it move": each article's risk, share and top terms.
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """The composite a selection moved from: the last period before it with data."""
 
-    ``mass`` is the selection's sum of |article composite| (``insights.contribution_mass``);
-    ``share_of_selection`` is each article's signed part of it, in percent: positive pushed the
-    selection's composite up, negative down, and the parts' sizes over the whole selection add
-    up to 100 whatever the weights' signs. A plain sum of composites, used before, can be near
-    zero with a negative weight (shares of 150 % and -200 %) or exactly zero (NaN everywhere).
+    period: date
+    composite: float
+
+
+def previous_composite(frame: pd.DataFrame, first: pd.Timestamp) -> Baseline | None:
+    """The unsmoothed composite (the chart's points) of the last period before ``first`` that has
+    one; None when no earlier period has data. Same number the selection metric's delta uses."""
+    before = frame.loc[: first - pd.Timedelta(days=1), COMPOSITE].dropna()
+    if before.empty:
+        return None
+    return Baseline(pd.Timestamp(before.index[-1]).date(), float(before.iloc[-1]))
+
+
+def contributions(
+    rows: pd.DataFrame, signals: Sequence[str], count: int, baseline: Baseline | None
+) -> pd.DataFrame:
+    """The table shown under "Why did it move": each article's part in the change, and its terms.
+
+    ``vs_previous`` is the article's composite minus the previous period's; ``contribution`` is
+    that divided by ``count``, the selection's articles with a composite
+    (``insights.contribution_count``), so the contributions of all of them add up to the change
+    of the selection's mean article composite from the baseline: negative pulled it down,
+    positive pushed it up, whatever the weights' signs (QA5 #2). Without a baseline both are
+    empty (NaN): there is no move to explain, only a level.
     """
-    columns = ["id", "title", "source", "event_date", "article_composite", "share_of_selection"]
+    columns = ["id", "title", "source", "event_date", "article_composite"]
+    moves = ["vs_previous", "contribution"]
     if rows.empty:
-        return pd.DataFrame(columns=[*columns, *[f"{s}_terms" for s in signals]])
-    out = rows[["id", "title", "source", "event_date", "article_composite"]].copy()
+        return pd.DataFrame(columns=[*columns, *moves, *[f"{s}_terms" for s in signals]])
+    out = rows[columns].copy()
     composite = pd.to_numeric(rows["article_composite"], errors="coerce").astype(float)
-    # mass 0: every article's composite is 0, and so is its part
-    out["share_of_selection"] = (composite / mass * 100.0).round(1) if mass > 0 else composite * 0.0
+    distance = composite - baseline.composite if baseline else composite * float("nan")
+    out["vs_previous"] = distance.round(3)
+    out["contribution"] = (distance / count).round(4) if count > 0 else distance * float("nan")
     for signal in signals:
         out[f"{signal}_terms"] = [top_terms(x) for x in rows[f"{signal}_explanation"]]
     return out
+
+
+def why_caption(baseline: Baseline | None, count: int, periods: int, period: str) -> str:
+    """What the "Why did it move" table means for this selection, in one paragraph."""
+    if count == 0:
+        return "No relevant scored article in the selection."
+    if baseline is None:
+        return (
+            f"No {period} before the selection has data, so there is no move to explain: the "
+            f"{count} relevant articles are ranked by their own composite (the level)."
+        )
+    across = f" across its {periods} {period}s" if periods > 1 else ""
+    return (
+        f"Why it moved from {baseline.composite:.3f}, the composite of the {period} of "
+        f"{baseline.period.isoformat()} (the chart's point, not the smoothed line): each "
+        f"article's contribution is (its composite - {baseline.composite:.3f}) / {count}, the "
+        f"relevant articles of the selection{across}. Negative pulled the composite down, "
+        f"positive pushed it up; over all {count} they add up to the change of the articles' "
+        "mean (the delta above when every article has every signal scored). Largest first."
+    )
 
 
 def term_weights(explanations: Iterable[object]) -> dict[str, float]:

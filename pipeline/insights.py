@@ -215,12 +215,18 @@ def top_contributors(
     flt: ArticleFilter,
     span: tuple[date, date],
     limit: int = 20,
+    *,
+    baseline: float | None = None,
 ) -> pd.DataFrame:
-    """The relevant articles of a date span ranked by their own composite risk, with explanations.
+    """The relevant articles of a date span that moved its composite most from ``baseline``.
 
-    The period's composite is (near enough) the mean of its articles' composites, so the top of
-    this list is what pushed the period up. Columns: base columns, one value and one explanation
-    column per signal (``<signal>_explanation``), and ``article_composite``.
+    The span's composite is (near enough) the mean of its articles' composites, so the move from
+    the previous period's composite ``baseline`` is the sum of each article's
+    ``(article composite - baseline) / n`` (QA5 #2): ranked by |article composite - baseline|,
+    an article far below the previous level (a fall's cause) ranks as high as one far above.
+    Without a baseline (no earlier period has data) they are ranked by their own composite.
+    Either way one top-N query. Columns: base columns, one value and one explanation column per
+    signal (``<signal>_explanation``), and ``article_composite``.
     """
     base = select(*[_base_column(c) for c in BASE_COLUMNS])
     stmt, aliases, expression = _span_articles(base, kinds, weights, flt, span)
@@ -230,27 +236,26 @@ def top_contributors(
         *[aliases[s].c.explanation.label(f"{s}_explanation") for s in kinds],
         composite,
     )
-    stmt = stmt.order_by(composite.desc().nulls_last(), a.c.article_id).limit(limit)
+    distance = expression if baseline is None else func.abs(expression - float(baseline))
+    stmt = stmt.order_by(distance.desc().nulls_last(), a.c.article_id).limit(limit)
     columns = [*BASE_COLUMNS, *kinds, *[f"{s}_explanation" for s in kinds], "article_composite"]
     return _frame(engine, stmt, columns)
 
 
-def contribution_mass(
+def contribution_count(
     engine: Engine,
     kinds: Mapping[str, str],
     weights: Mapping[str, float],
     flt: ArticleFilter,
     span: tuple[date, date],
-) -> float:
-    """The sum of |article composite| over the articles ``top_contributors`` ranks.
-
-    With a negative weight article composites have both signs and their plain sum can be near
-    zero; each article's share of this sum stays between -100 % and 100 % (QA3 #6).
+) -> int:
+    """How many of the articles ``top_contributors`` ranks have a composite: the ``n`` that
+    divides each article's distance from the previous composite into its part of the change.
     """
     stmt, _, composite = _span_articles(select(a.c.article_key), kinds, weights, flt, span)
-    total = stmt.with_only_columns(func.coalesce(func.sum(func.abs(composite)), 0.0))
+    total = stmt.with_only_columns(func.count(composite))
     with engine.connect() as conn:
-        return float(conn.execute(total).scalar() or 0.0)
+        return int(conn.execute(total).scalar() or 0)
 
 
 def _span_articles(

@@ -25,6 +25,7 @@ from pipeline import schema
 from pipeline.config import load_config
 from pipeline.queries import article_detail
 from pipeline.run import run_pipeline
+from pipeline.snapshots import SnapshotSpec, compose_series, fetch_series_inputs
 from pipeline.store import open_store
 from tests.conftest import ROOT, write_config
 from tests.demo_store import HOSTILE_TEXT, HOSTILE_TITLE, demo_config, fresh_copy
@@ -238,25 +239,76 @@ def test_why_did_it_move_lists_the_articles_behind_a_period(app: AppTest) -> Non
     slider = _tab(app, "Why did it move?").select_slider(key="why_range")
     september = [o for o in slider.options if o.startswith("2025-09")]
     slider.set_range(september[0], september[-1]).run()
-    table = _table(app, "share_of_selection")
+    table = _table(app, "contribution")
     assert DECERT_TITLE in table["title"].tolist()
-    assert table["article_composite"].is_monotonic_decreasing
+    assert table["vs_previous"].abs().is_monotonic_decreasing
     assert any("up:" in terms for terms in table["decertification_risk_terms"])
     assert not any("Event date:" in t.value for t in app.text)  # detail only on request
     app.selectbox(key="why_article").select_index(0).run()
     assert any("Event date:" in t.value for t in app.text)
 
 
-def test_why_did_it_move_shares_stay_bounded_with_a_negative_weight(app: AppTest) -> None:
-    """Each share is a signed part of the selection's sum of |article composite| (QA3 #6)."""
+def _composites(demo: Path) -> pd.Series:
+    """The composite per period (the chart's points) for the demo config, as the overview
+    computes it with the sidebar's defaults."""
+    config = load_config(demo)
+    spec = SnapshotSpec.from_config(config)
+    engine = open_store(config.database.url, create=False)
+    try:
+        frame = compose_series(fetch_series_inputs(engine, config, spec), config, spec)
+    finally:
+        engine.dispose()
+    return frame["composite"].dropna()
+
+
+def test_why_did_it_move_explains_a_fall_by_the_articles_that_pulled_it_down(
+    app: AppTest, demo: Path
+) -> None:
+    """QA5 #2: a fall is explained by negative contributions, not by "pushed it up" levels."""
+    points = _composites(demo)
+    falls = [
+        (day, before)
+        for before, day in zip(points.index, points.index[1:], strict=False)
+        if points[day] < points[before] - 0.1
+    ]
+    day, before = falls[0]
+    slider = _tab(app, "Why did it move?").select_slider(key="why_range")
+    slider.set_range(f"{day:%Y-%m-%d}", f"{day:%Y-%m-%d}").run()
+    previous = float(points[before])
+    assert any(f"Why it moved from {previous:.3f}" in c.value for c in app.caption)
+    table = _table(app, "contribution")
+    composites = table["article_composite"].astype(float)
+    assert (table["contribution"] < 0).any()
+    assert ((table["contribution"] < 0) == (composites < previous - 5e-5)).all()
+    assert table["vs_previous"].astype(float).tolist() == pytest.approx(
+        (composites - previous).tolist(), abs=1e-3
+    )
+    if len(table) < 20:  # the whole selection is listed: its parts add up to the change
+        change = composites.mean() - previous
+        assert table["contribution"].sum() == pytest.approx(change, abs=1e-3)
+
+
+def test_why_did_it_move_without_an_earlier_period_ranks_by_level(app: AppTest) -> None:
+    slider = _tab(app, "Why did it move?").select_slider(key="why_range")
+    slider.set_range(slider.options[0], slider.options[0]).run()
+    assert any("no move to explain" in c.value for c in app.caption)
+    table = _table(app, "contribution")
+    assert table["contribution"].isna().all()
+    assert table["article_composite"].is_monotonic_decreasing
+
+
+def test_why_did_it_move_signs_follow_the_previous_level_with_a_negative_weight(
+    app: AppTest,
+) -> None:
+    """A negative weight gives negative composites; a part's sign still says up or down."""
     app.sidebar.slider(key="weight_cooperation_tone").set_value(-1.0).run()
     slider = _tab(app, "Why did it move?").select_slider(key="why_range")
-    slider.set_range(slider.options[0], slider.options[-1]).run()
-    table = _table(app, "share_of_selection")
-    shares = table["share_of_selection"].astype(float)
-    assert (shares < 0).any() and shares.notna().all()
-    assert shares.abs().sum() <= 100.0 + 0.05 * len(shares)  # rounding to 0.1
-    assert (shares * table["article_composite"].astype(float) >= 0).all()  # 0.0 when rounded
+    slider.set_range(slider.options[1], slider.options[-1]).run()
+    table = _table(app, "contribution")
+    parts, distance = table["contribution"].astype(float), table["vs_previous"].astype(float)
+    assert (table["article_composite"].astype(float) < 0).any()
+    assert parts.notna().all() and (parts * distance >= 0).all()
+    assert distance.abs().is_monotonic_decreasing
 
 
 def test_filters_with_no_match_warn_instead_of_failing(app: AppTest) -> None:

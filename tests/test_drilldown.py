@@ -8,16 +8,20 @@ import pandas as pd
 import pytest
 
 from pipeline.drilldown import (
+    Baseline,
     contributions,
     parse_explanation,
     period_span,
+    previous_composite,
     selection_span,
     snap_to_options,
     term_weights,
     top_sentence,
     top_terms,
+    why_caption,
 )
 
+BASELINE = Baseline(date(2025, 9, 1), 0.99)
 UP = '{"up": [["coca", 0.4], ["sanctions", 0.2]], "down": [["agreement", -0.3]]}'
 
 
@@ -75,49 +79,60 @@ def test_term_weights_sum_pull_across_articles() -> None:
     assert totals == pytest.approx({"coca": 0.9, "sanctions": 0.4, "agreement": -0.6})
 
 
-def test_contributions_share_of_the_selection() -> None:
-    rows = pd.DataFrame(
+def _rows(composites: list[float]) -> pd.DataFrame:
+    n = len(composites)
+    return pd.DataFrame(
         {
-            "id": ["a", "b"],
-            "title": ["A", "B"],
-            "source": ["S", "S"],
-            "event_date": [date(2025, 9, 1)] * 2,
-            "article_composite": [0.9, 0.3],
-            "decertification_risk_explanation": [UP, None],
+            "id": [chr(97 + i) for i in range(n)],
+            "title": [chr(65 + i) for i in range(n)],
+            "source": ["S"] * n,
+            "event_date": [date(2025, 9, 8)] * n,
+            "article_composite": composites,
+            "decertification_risk_explanation": [UP] + [None] * (n - 1),
         }
     )
-    table = contributions(rows, ["decertification_risk"], mass=1.2)
-    assert table["share_of_selection"].tolist() == [75.0, 25.0]
+
+
+def test_contributions_of_a_fall_are_negative_and_add_up_to_the_change() -> None:
+    """QA5 #2: after a 0.99 week, three cooperative articles (all positive composites, as with
+    non-negative weights) pulled the index down: each shows a negative part of the change."""
+    table = contributions(_rows([0.04, 0.03, 0.02]), ["decertification_risk"], 3, BASELINE)
+    assert table["vs_previous"].tolist() == [-0.95, -0.96, -0.97]
+    assert table["contribution"].tolist() == pytest.approx([-0.3167, -0.32, -0.3233])
+    assert table["contribution"].sum() == pytest.approx(0.03 - 0.99, abs=1e-3)
     assert table["decertification_risk_terms"].tolist()[0].startswith("up: coca")
-    assert contributions(rows.iloc[0:0], ["decertification_risk"], 1.0).empty
 
 
-def test_contributions_share_keeps_its_sign_with_mixed_weights() -> None:
-    """Mass is the sum of |composite|: a negative article's share is negative and bounded."""
-    rows = pd.DataFrame(
-        {
-            "id": ["a", "b", "c"],
-            "title": ["A", "B", "C"],
-            "source": ["S"] * 3,
-            "event_date": [date(2025, 9, 1)] * 3,
-            "article_composite": [0.1, -0.3, 0.1],
-            "decertification_risk_explanation": [UP, None, None],
-        }
+def test_contributions_keep_their_sign_around_the_previous_level() -> None:
+    """Mixed-sign weights give negative composites; the sign is still relative to the baseline."""
+    previous = Baseline(date(2025, 9, 1), 0.1)
+    table = contributions(_rows([0.5, -0.3, 0.1]), ["decertification_risk"], 4, previous)
+    assert table["contribution"].tolist() == pytest.approx([0.1, -0.1, 0.0])
+    assert contributions(_rows([0.5])[:0], ["decertification_risk"], 0, previous).empty
+
+
+def test_contributions_without_a_previous_period_are_empty_not_zero() -> None:
+    table = contributions(_rows([0.9, 0.3]), ["decertification_risk"], 2, None)
+    assert table["vs_previous"].isna().all() and table["contribution"].isna().all()
+    assert table["article_composite"].tolist() == [0.9, 0.3]
+
+
+def test_previous_composite_is_the_last_earlier_period_with_data() -> None:
+    index = pd.to_datetime(["2025-08-25", "2025-09-01", "2025-09-08", "2025-09-15"])
+    frame = pd.DataFrame({"composite": [0.99, float("nan"), 0.03, 0.02]}, index=index)
+    assert previous_composite(frame, pd.Timestamp("2025-09-08")) == Baseline(
+        date(2025, 8, 25), 0.99
+    )  # the empty week between is skipped, not read as 0
+    assert previous_composite(frame, pd.Timestamp("2025-09-15")) == Baseline(
+        date(2025, 9, 8), 0.03
     )
-    table = contributions(rows, ["decertification_risk"], mass=0.5)
-    assert table["share_of_selection"].tolist() == [20.0, -60.0, 20.0]
+    assert previous_composite(frame, pd.Timestamp("2025-08-25")) is None
 
 
-def test_contributions_share_is_zero_not_nan_when_every_composite_is_zero() -> None:
-    rows = pd.DataFrame(
-        {
-            "id": ["a", "b"],
-            "title": ["A", "B"],
-            "source": ["S", "S"],
-            "event_date": [date(2025, 9, 1)] * 2,
-            "article_composite": [0.0, 0.0],
-            "decertification_risk_explanation": [None, None],
-        }
-    )
-    table = contributions(rows, ["decertification_risk"], mass=0.0)
-    assert table["share_of_selection"].tolist() == [0.0, 0.0]
+def test_why_caption_names_the_baseline_or_says_there_is_none() -> None:
+    text = why_caption(BASELINE, 3, 2, "week")
+    assert "from 0.990, the composite of the week of 2025-09-01" in text
+    assert "(its composite - 0.990) / 3" in text and "across its 2 weeks" in text
+    assert "across" not in why_caption(BASELINE, 3, 1, "week")
+    assert "no move to explain" in why_caption(None, 2, 1, "day")
+    assert why_caption(BASELINE, 0, 1, "day") == "No relevant scored article in the selection."

@@ -153,22 +153,26 @@ def contributors(
     weights: tuple[tuple[str, float], ...],
     flt: queries.ArticleFilter,
     span: tuple[date, date],
+    baseline: float | None = None,
 ) -> pd.DataFrame:
-    """The articles that drove a span's composite."""
-    return insights.top_contributors(engine(url), dict(kinds), dict(weights), flt, span)
+    """The articles that moved a span's composite most from ``baseline`` (the previous period's;
+    None ranks them by their own composite, as the Compare page's lists do)."""
+    return insights.top_contributors(
+        engine(url), dict(kinds), dict(weights), flt, span, baseline=baseline
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def contribution_mass(
+def contribution_count(
     url: str,
     stamp: str,
     kinds: tuple[tuple[str, str], ...],
     weights: tuple[tuple[str, float], ...],
     flt: queries.ArticleFilter,
     span: tuple[date, date],
-) -> float:
-    """The span's sum of |article composite|, which the contributors' shares divide."""
-    return insights.contribution_mass(engine(url), dict(kinds), dict(weights), flt, span)
+) -> int:
+    """The span's articles with a composite, which divide the contributors' distances."""
+    return insights.contribution_count(engine(url), dict(kinds), dict(weights), flt, span)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -11,12 +11,20 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from pipeline.alerts import Alert, alerts_in
-from pipeline.drilldown import contributions, period_span, selection_span, snap_to_options
+from pipeline.drilldown import (
+    Baseline,
+    contributions,
+    period_span,
+    previous_composite,
+    selection_span,
+    snap_to_options,
+    why_caption,
+)
 from pipeline.index import COMPOSITE
 from pipeline.snapshots import SnapshotSpec, series_table, signal_kinds, snapshot_manifest
 from views import figures
 from views.common import downloads
-from views.data import View, contribution_mass, contributors, series, versions
+from views.data import View, contribution_count, contributors, series, versions
 from views.detail import show_detail
 
 MEAN, SHARE = "Mean risk", "Share of articles (EPU-style)"
@@ -195,7 +203,8 @@ def _on_select(options: list[str], period: str) -> Callable[[], None]:
 def _why(view: View, frame: pd.DataFrame) -> None:
     st.caption(
         "Click a point or drag a box on the composite chart, or pick the periods here: the "
-        "articles that contributed most to the selection's score, with the terms behind them."
+        "articles that moved the selection's composite most from the previous period's, with "
+        "the terms behind them."
     )
     options = _options(frame)
     latest = (options[-1], options[-1])
@@ -208,10 +217,15 @@ def _why(view: View, frame: pd.DataFrame) -> None:
         period_span(pd.Timestamp(high), view.period)[1],
     )
     subset = frame.loc[pd.Timestamp(low) : pd.Timestamp(high)]
-    _selection_metrics(frame, subset, low)
+    baseline = previous_composite(frame, pd.Timestamp(low))
+    _selection_metrics(subset, baseline)
     kinds = signal_kinds(view.config)
     key = (view.url, view.stamp, tuple(kinds.items()), tuple(view.weights.items()), view.flt, span)
-    table = contributions(contributors(*key), list(kinds), contribution_mass(*key))
+    count = contribution_count(*key)
+    rows = contributors(*key, baseline.composite if baseline else None)
+    periods = int(subset[COMPOSITE].notna().sum())
+    st.caption(why_caption(baseline, count, periods, view.period))
+    table = contributions(rows, list(kinds), count, baseline)
     st.dataframe(table.drop(columns="id"), hide_index=True, key="why_table")
     if not table.empty:
         titles = dict(zip(table["id"], table["title"], strict=True))
@@ -227,12 +241,11 @@ def _why(view: View, frame: pd.DataFrame) -> None:
             show_detail(view, str(chosen), prefix="why", labels=False)
 
 
-def _selection_metrics(frame: pd.DataFrame, subset: pd.DataFrame, low: str) -> None:
+def _selection_metrics(subset: pd.DataFrame, baseline: Baseline | None) -> None:
     weighted = (subset["articles"] * subset[COMPOSITE]).sum()
     count = subset.loc[subset[COMPOSITE].notna(), "articles"].sum()
     value = float(weighted / count) if count else float("nan")
-    before = frame.loc[: pd.Timestamp(low) - pd.Timedelta(days=1), COMPOSITE].dropna()
-    delta = f"{value - float(before.iloc[-1]):+.3f} vs previous period" if len(before) else None
+    delta = f"{value - baseline.composite:+.3f} vs previous period" if baseline else None
     cols = st.columns(2)
     cols[0].metric("Composite of the selection", f"{value:.3f}", delta=delta, delta_color="inverse")
     cols[1].metric("Relevant articles in the selection", f"{int(subset['articles'].sum()):,}")
