@@ -1,8 +1,9 @@
 """Coverage per period, thin-coverage and provisional marks (issue 5, 11a and 11b).
 
 A quiet week can mean calm, or that half the feeds were down. Each period therefore carries its
-article count, how many sources carried those articles, and how many configured feeds succeeded in
-the runs of that period; periods below the coverage bar are "thin" and get shaded on the charts.
+article count, how many distinct sources carried those articles (both within the series' filter),
+and how many configured feeds succeeded in the runs of that period; periods below the coverage bar
+are "thin" and get shaded on the charts.
 The most recent ``provisional_days`` are "provisional": late articles are still arriving.
 """
 
@@ -94,27 +95,34 @@ def coverage_frame(
     period: str,
     index: pd.DatetimeIndex,
 ) -> pd.DataFrame:
-    """Per period of ``index``: stored articles, sources seen, feeds configured and healthy.
+    """Per period of ``index``: stored articles, distinct sources, feeds configured and healthy.
 
     Args:
-        daily: ``day, articles, sources`` per event day (``insights.daily_coverage``); the
-            distinct-source count of a longer period is the largest daily count in it.
+        daily: ``day, source, articles`` per event day and source, for the same filter as the
+            rest of the series (``insights.daily_coverage``), so a period's sources are its
+            distinct outlets, not a sum or maximum of daily counts.
     """
-    counts = _per_period(daily[["day", "articles"]], period, index) if not daily.empty else None
     out = pd.DataFrame(index=index)
-    out["all_articles"] = counts["articles"].fillna(0).astype(int) if counts is not None else 0
-    out["sources"] = _max_sources(daily, period, index)
+    out["all_articles"] = _per_period_articles(daily, period, index)
+    out["sources"] = _distinct_sources(daily, period, index)
     out["feeds_configured"] = len(feed_names)
     out["feeds_healthy"] = feed_health_per_period(runs, errors, feed_names, period, index)
     return out
 
 
-def _max_sources(daily: pd.DataFrame, period: str, index: pd.DatetimeIndex) -> pd.Series:
+def _per_period_articles(daily: pd.DataFrame, period: str, index: pd.DatetimeIndex) -> pd.Series:
+    if daily.empty:
+        return pd.Series(0, index=index, dtype=int)
+    counts = _per_period(daily[["day", "articles"]], period, index)["articles"]
+    return counts.fillna(0).astype(int)
+
+
+def _distinct_sources(daily: pd.DataFrame, period: str, index: pd.DatetimeIndex) -> pd.Series:
     if daily.empty:
         return pd.Series(0, index=index, dtype=int)
     keyed = daily.assign(period=period_starts(daily["day"], period))
-    best = keyed.groupby("period")["sources"].max().reindex(index)
-    return best.fillna(0).astype(int)
+    seen = keyed[keyed["articles"] > 0].groupby("period")["source"].nunique()
+    return seen.reindex(index).fillna(0).astype(int)
 
 
 def thin_mask(

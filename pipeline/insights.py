@@ -344,18 +344,29 @@ def _share_from_articles(
     return rows.summed([rows.day, rows.source], [func.count().label("articles"), *counts])
 
 
-def daily_coverage(engine: Engine) -> pd.DataFrame:
-    """Per event day: stored articles and how many distinct sources carried them.
+def daily_coverage(engine: Engine, flt: ArticleFilter | None = None) -> pd.DataFrame:
+    """Per event day and source: stored articles, relevant or not, within the filter's dates,
+    sources, languages and search (columns ``day, source, articles``; no zero rows).
 
-    Grouped by (source, event_date) so the database walks ``ix_articles_source_event_date``
-    in order (0.15 s on a million articles, against seconds for a distinct count per day).
+    Kept per source, not per day, so a period's distinct outlets can be counted exactly
+    (``coverage.coverage_frame``). Read from the totals' volume rows, a range of their primary
+    key already in (day, source) order; a search counts its hits as the share view does.
     """
-    stmt = select(a.c.source, a.c.event_date, func.count()).group_by(a.c.source, a.c.event_date)
-    pairs = _frame(engine, stmt, ["source", "day", "articles"])
-    if pairs.empty:
-        return pd.DataFrame(columns=["day", "articles", "sources"])
-    grouped = pairs.groupby("day").agg(articles=("articles", "sum"), sources=("source", "nunique"))
-    return grouped.reset_index().sort_values("day", ignore_index=True)
+    flt = flt or ArticleFilter()
+    columns = ["day", "source", "articles"]
+    if search.has_words(flt.search):
+        rows = per_article(engine, flt, [])
+        stmt = rows.summed([rows.day, rows.source], [func.count()])
+        return pd.DataFrame(summed_rows(engine, stmt, keys=2), columns=columns)
+    dt = schema.daily_signal_totals
+    stmt = (
+        select(dt.c.day, dt.c.source, func.sum(dt.c.n))
+        .where(dt.c.signal == totals.VOLUME, *where_totals(flt))
+        .group_by(dt.c.day, dt.c.source)
+        .having(func.sum(dt.c.n) > 0)
+        .order_by(dt.c.day, dt.c.source)
+    )
+    return _frame(engine, stmt, columns)
 
 
 def list_languages(engine: Engine) -> list[str]:

@@ -195,7 +195,7 @@ def fetch_series_inputs(engine: Engine, config: Config, spec: SnapshotSpec) -> S
         )
     return SeriesInputs(
         daily=queries.daily_signal_stats(engine, list(config.signals), flt),
-        coverage=insights.daily_coverage(engine),
+        coverage=insights.daily_coverage(engine, flt),
         runs=runs,
         errors=errors,
         shares=shares,

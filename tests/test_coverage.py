@@ -59,11 +59,11 @@ def test_period_starts_equal_period_start_of_each_day(period: str) -> None:
 
 
 def test_coverage_frame_counts_articles_sources_and_feeds() -> None:
-    daily = pd.DataFrame(
+    daily = pd.DataFrame(  # per day and source, as insights.daily_coverage gives it
         {
-            "day": [date(2025, 9, 1), date(2025, 9, 2), date(2025, 9, 9)],
-            "articles": [4, 6, 2],
-            "sources": [2, 3, 1],
+            "day": [date(2025, 9, 1), date(2025, 9, 1), date(2025, 9, 2), date(2025, 9, 9)],
+            "source": ["Wire A", "Wire B", "Wire C", "Wire A"],
+            "articles": [3, 1, 6, 2],
         }
     )
     runs = pd.DataFrame({"run_id": [1, 2], "started_at": ["2025-09-02 10:00", "2025-09-10 10:00"]})
@@ -80,6 +80,23 @@ def test_coverage_frame_counts_articles_sources_and_feeds() -> None:
     assert frame["feeds_configured"].tolist() == [2, 2, 2]
     assert frame["feeds_healthy"].tolist()[:2] == [1, 1]  # only configured feeds count
     assert np.isnan(frame["feeds_healthy"].iloc[2])  # nothing ran that week: unknown
+
+
+def test_coverage_frame_counts_each_outlet_of_a_period_once() -> None:
+    """Sources are the period's distinct outlets: one outlet a day over a week is 3, not the
+    busiest day's 1 (QA5 #4), and an outlet on two days is 1, not 2."""
+    days = [date(2025, 9, 1), date(2025, 9, 2), date(2025, 9, 3), date(2025, 9, 4)]
+    daily = pd.DataFrame(
+        {"day": days, "source": ["A", "B", "C", "A"], "articles": [1, 2, 1, 1]}
+    )
+    empty = pd.DataFrame({"run_id": [], "started_at": [], "source": []})
+    weeks = coverage_frame(daily, empty, empty, [], "week", _days("2025-09-01"))
+    assert weeks[["all_articles", "sources"]].values.tolist() == [[5, 3]]
+    months = coverage_frame(daily, empty, empty, [], "month", _days("2025-09-01"))
+    assert months["sources"].tolist() == [3]
+    days_index = _days("2025-09-01", "2025-09-04", "2025-09-05")
+    per_day = coverage_frame(daily, empty, empty, [], "day", days_index)
+    assert per_day[["all_articles", "sources"]].values.tolist() == [[1, 1], [1, 1], [0, 0]]
 
 
 def test_feed_health_reads_the_stored_feed_prefix_only() -> None:

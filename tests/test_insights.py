@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from pipeline import insights, queries
 from pipeline.config import Config, load_config
@@ -126,9 +127,57 @@ def test_share_counts_are_bounded_by_volume(engine: Engine, config: Config) -> N
 
 def test_daily_coverage_and_per_source(engine: Engine) -> None:
     coverage = insights.daily_coverage(engine)
-    assert (coverage["sources"] >= 1).all() and (coverage["articles"] >= coverage["sources"]).all()
+    assert list(coverage.columns) == ["day", "source", "articles"]
+    assert (coverage["articles"] >= 1).all()
+    assert not coverage.duplicated(["day", "source"]).any()
     per_source = insights.articles_per_source(engine)
     assert per_source["articles"].sum() == coverage["articles"].sum()
+    counted = coverage.groupby("source")["articles"].sum()
+    assert counted.to_dict() == per_source.set_index("source")["articles"].to_dict()
+
+
+def _stored(engine: Engine, where: str = "1 = 1", **params: object) -> pd.DataFrame:
+    """Articles per event day and source straight from the articles table (the reference)."""
+    sql = (
+        "SELECT event_date AS day, source, count(*) AS articles FROM articles"
+        f" WHERE {where} GROUP BY event_date, source ORDER BY event_date, source"
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(text(sql), params).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=["day", "source", "articles"])
+
+
+def _plain(frame: pd.DataFrame) -> list[tuple[str, str, int]]:
+    return [(str(d), str(s), int(n)) for d, s, n in frame.itertuples(index=False)]
+
+
+@pytest.mark.parametrize(
+    ("flt", "where", "params"),
+    [
+        (queries.ArticleFilter(languages=("es",)), "language = :x", {"x": "es"}),
+        (queries.ArticleFilter(sources=("Test Wire",)), "source = :x", {"x": "Test Wire"}),
+        (
+            queries.ArticleFilter(start=date(2025, 1, 1), end=date(2025, 6, 30)),
+            "event_date BETWEEN :x AND :y",
+            {"x": "2025-01-01", "y": "2025-06-30"},
+        ),
+    ],
+)
+def test_daily_coverage_honours_the_filter(
+    engine: Engine, flt: queries.ArticleFilter, where: str, params: dict[str, object]
+) -> None:
+    """All articles and sources obey the same dates, sources and languages as the series they
+    sit beside (QA5 #4: a Spanish article counted in an English-only export)."""
+    expected = _stored(engine, where, **params)
+    assert not expected.empty and len(expected) < len(_stored(engine))
+    assert _plain(insights.daily_coverage(engine, flt)) == _plain(expected)
+
+
+def test_daily_coverage_of_a_search_counts_its_hits(engine: Engine) -> None:
+    flt = queries.ArticleFilter(search="coca")
+    found = insights.daily_coverage(engine, flt)
+    hits = insights.article_rows(engine, [], insights.ArticleQuery(flt=flt), limit=100_000)
+    assert 0 < found["articles"].sum() == len(hits) < _stored(engine)["articles"].sum()
 
 
 def test_run_history_and_feed_table(engine: Engine) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
@@ -13,7 +14,7 @@ import pytest
 
 from pipeline import queries
 from pipeline.config import Config, load_config
-from pipeline.coverage import coverage_frame
+from pipeline.coverage import coverage_frame, period_starts
 from pipeline.errors import ConfigError
 from pipeline.export import manifest_path
 from pipeline.feed_cycle import collect_feeds
@@ -98,6 +99,37 @@ def test_series_carries_coverage_and_marks(config: Config) -> None:
     assert not frame.loc[~drawn, "thin"].any()  # nothing drawn, nothing to misread
     assert (frame["all_articles"] >= frame["articles"]).all()
     assert not frame["provisional"].any()
+
+
+def _coverage_by_hand(config: Config, period: str, language: str | None) -> pd.DataFrame:
+    """All articles and distinct outlets per period, straight from the SQLite file."""
+    path = config.database.url.removeprefix("sqlite:///")
+    where, params = ("WHERE language = ?", (language,)) if language else ("", ())
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(f"SELECT event_date, source FROM articles {where}", params).fetchall()
+    frame = pd.DataFrame(rows, columns=["day", "source"])
+    frame["period"] = period_starts(frame["day"], period)
+    return frame.groupby("period").agg(all_articles=("day", "size"), sources=("source", "nunique"))
+
+
+@pytest.mark.parametrize(("period", "language"), [("month", None), ("week", "es"), ("day", "en")])
+def test_series_coverage_counts_distinct_outlets_within_the_filter(
+    config: Config, period: str, language: str | None
+) -> None:
+    """QA5 #4: ``sources`` is every outlet of the period (not the busiest day's count), and
+    ``all_articles``/``sources`` obey the language filter the rest of the row obeys."""
+    flt = queries.ArticleFilter(
+        languages=(language,) if language else (),
+        relevance_threshold=config.index.relevance_threshold,
+    )
+    spec = replace(SnapshotSpec.from_config(config), query=ArticleQuery(flt=flt), period=period)
+    frame = _series(config, spec, date(2030, 1, 1))
+    expected = _coverage_by_hand(config, period, language).reindex(frame.index).fillna(0)
+    assert frame["all_articles"].tolist() == expected["all_articles"].astype(int).tolist()
+    assert frame["sources"].tolist() == expected["sources"].astype(int).tolist()
+    assert (frame["all_articles"] >= frame["articles"]).all()
+    if period == "month":  # the demo store has months with one outlet a day but several in all
+        assert (frame["sources"] > 1).any()
 
 
 def test_latest_days_are_provisional(config: Config) -> None:
@@ -198,7 +230,7 @@ def test_feeds_configured_counts_a_repeated_name_once_as_the_cycle_does(
     assert feed_names(config) == sorted(fetched) == ["A", "C"]
     assert [feed_server.hits[p] for p in ("/dup/a.xml", "/dup/a2.xml", "/dup/c.xml")] == [1, 0, 1]
     index = pd.DatetimeIndex([pd.Timestamp("2025-09-01")], name="period")
-    empty = pd.DataFrame(columns=["day", "articles", "sources"])
+    empty = pd.DataFrame(columns=["day", "source", "articles"])
     runs = pd.DataFrame({"run_id": [], "started_at": []})
     cover = coverage_frame(empty, runs, runs, feed_names(config), "week", index)
     assert cover["feeds_configured"].tolist() == [2]

@@ -98,10 +98,15 @@ def daily(
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def coverage(url: str, stamp: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Articles and sources per day, and the run history, for coverage per period."""
-    runs, errors = insights.run_history(engine(url))
-    return insights.daily_coverage(engine(url)), runs, errors
+def run_history(url: str, stamp: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The run history, for feed health per period (the same for every filter)."""
+    return insights.run_history(engine(url))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def sources_per_day(url: str, stamp: str, flt: queries.ArticleFilter) -> pd.DataFrame:
+    """Articles per day and source within the filter, for coverage per period."""
+    return insights.daily_coverage(engine(url), flt)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -121,7 +126,7 @@ def series(view: View, spec: SnapshotSpec, today: date | None = None) -> pd.Data
 def composed(url: str, stamp: str, config: Config, spec: SnapshotSpec, today: date) -> pd.DataFrame:
     """The series for a spec from the cached SQL results (``today`` places the provisional mark)."""
     kinds = signal_kinds(config)
-    per_day, runs, errors = coverage(url, stamp)
+    runs, errors = run_history(url, stamp)
     counts = None
     if spec.view == "share":
         counts = shares(
@@ -129,7 +134,7 @@ def composed(url: str, stamp: str, config: Config, spec: SnapshotSpec, today: da
         )
     inputs = SeriesInputs(
         daily=daily(url, stamp, tuple(config.signals), spec.query.flt),
-        coverage=per_day,
+        coverage=sources_per_day(url, stamp, spec.query.flt),
         runs=runs,
         errors=errors,
         shares=counts,
