@@ -256,12 +256,48 @@ def series_frame(
         standardise=standardise,
     )
     inputs = fetch_series_inputs(engine, config, spec)
-    return series_table(compose_series(inputs, config, spec, today))
+    return series_table(compose_series(inputs, config, spec, today), signal_kinds(config))
 
 
-def series_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """The composed series as the CSV holds it: ``period`` first, then the columns."""
-    return frame.reset_index().rename(columns={"index": "period"})
+def series_table(frame: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
+    """The composed series as the CSV holds it: ``period`` first, then the columns.
+
+    A tone signal's mean is on the risk scale here ((1 - tone) / 2), while the articles CSV
+    holds the tone itself under the signal's name; its columns are therefore named
+    ``<signal>_risk`` and ``<signal>_risk_smoothed`` so one name never means two scales.
+    """
+    renamed = risk_column_names(kinds)
+    clash = sorted(set(renamed.values()) & set(frame.columns))
+    if clash:
+        raise ConfigError(
+            f"signal name {clash[0]!r} is also the series column of the tone signal "
+            f"{clash[0].removesuffix('_smoothed').removesuffix('_risk')!r}: rename one in "
+            "config.yaml"
+        )
+    table = frame.rename(columns=renamed)
+    return table.reset_index().rename(columns={"index": "period"})
+
+
+def risk_column_names(kinds: Mapping[str, str]) -> dict[str, str]:
+    """Each tone signal's series columns -> their CSV names (risk signals keep theirs)."""
+    names: dict[str, str] = {}
+    for signal, kind in kinds.items():
+        if kind == "tone":
+            names[signal] = f"{signal}_risk"
+            names[f"{signal}_smoothed"] = f"{signal}_risk_smoothed"
+    return names
+
+
+def series_from_table(frame: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
+    """A series CSV's columns under the composed frame's names (``<signal>`` holds the risk).
+
+    Snapshots written before the ``_risk`` names held the risk under the signal's own name and
+    pass unchanged; a file with both names keeps the ``_risk`` column.
+    """
+    back = {csv: name for name, csv in risk_column_names(kinds).items() if csv in frame.columns}
+    return frame.drop(columns=[n for n in back.values() if n in frame.columns]).rename(
+        columns=back
+    )
 
 
 def model_versions(engine: Engine) -> dict[str, str]:
@@ -307,7 +343,7 @@ def build_snapshot(
     versions = model_versions(engine)
     if kind == "series":
         inputs = fetch_series_inputs(engine, config, spec)
-        frame = series_table(compose_series(inputs, config, spec, today))
+        frame = series_table(compose_series(inputs, config, spec, today), signal_kinds(config))
         return frame, snapshot_manifest(kind, len(frame), config, spec, versions)
     limit = spec.limit or 10_000_000
     frame = articles_frame(engine, config, spec.query, limit=limit + 1)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pipeline.config import load_config
 from pipeline.export import manifest_path
 from tests.cli_group import invoke
 from tests.conftest import ROOT
@@ -86,6 +87,34 @@ def test_export_series_with_weights_period_and_share(demo: Path, tmp_path: Path)
             assert float(row["composite"]) == pytest.approx(float(row["decertification_risk"]))
     info = json.loads(manifest_path(tmp_path / "s.csv").read_text(encoding="utf-8"))
     assert info["view"] == "share" and info["standardise_outlets"] is True
+
+
+def test_series_names_a_tone_on_the_risk_scale_apart_from_the_articles_tone(
+    demo: Path, tmp_path: Path
+) -> None:
+    """QA5 #5: the articles CSV's ``cooperation_tone`` is the tone (-1..+1); the series holds
+    ``(1 - mean tone) / 2`` and must call it ``cooperation_tone_risk``, not the tone's name."""
+    articles = _export(demo, tmp_path / "a.csv")
+    series = _export(demo, tmp_path / "s.csv", "--series", "--period", "month", "--window", "1")
+    assert "cooperation_tone" in articles[0] and "decertification_risk" in articles[0]
+    assert "cooperation_tone" not in series[0] and "cooperation_tone_smoothed" not in series[0]
+    assert {"cooperation_tone_risk", "cooperation_tone_risk_smoothed"} <= set(series[0])
+    assert "decertification_risk" in series[0]  # a probability: the same scale in both files
+    gate = load_config(demo).index.relevance_threshold
+    tones: dict[str, list[float]] = {}
+    for row in articles:
+        relevant = not row["relevance"] or float(row["relevance"]) >= gate
+        if relevant and row["cooperation_tone"]:
+            tones.setdefault(row["event_date"][:7], []).append(float(row["cooperation_tone"]))
+    assert any(t < 0 for month in tones.values() for t in month)  # a conflictual article
+    checked = 0
+    for row in series:
+        month = tones.get(row["period"][:7])
+        if month:
+            expected = (1 - sum(month) / len(month)) / 2
+            assert float(row["cooperation_tone_risk"]) == pytest.approx(expected, abs=1e-9)
+            checked += 1
+    assert checked == sum(1 for r in series if r["cooperation_tone_risk"]) > 2
 
 
 def test_export_zip_holds_csv_and_manifest(demo: Path, tmp_path: Path) -> None:

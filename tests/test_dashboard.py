@@ -185,6 +185,8 @@ def test_series_download_matches_weights_in_effect(app: AppTest) -> None:
     app.sidebar.slider(key="weight_cooperation_tone").set_value(0.0).run()
     rows = _csv(_tab(app, "Snapshot"), "download_series")
     assert rows and {"thin", "provisional", "all_articles", "sources"} <= set(rows[0])
+    assert {"cooperation_tone_risk", "cooperation_tone_risk_smoothed"} <= set(rows[0])
+    assert "cooperation_tone" not in rows[0]  # the articles CSV's tone (-1..+1), not this risk
     for row in rows:
         if row["composite"]:
             assert float(row["composite"]) == pytest.approx(float(row["decertification_risk"]))
@@ -699,6 +701,14 @@ def test_compare_two_snapshots_separates_weights_from_data(app: AppTest) -> None
     assert "weights.cooperation_tone" in settings["setting"].tolist()
     moved = _table(app, "weights_effect")
     assert len(moved) > 0 and moved["data_effect"].abs().max() == pytest.approx(0.0, abs=1e-9)
+    # composite A is recomputed from A's signal columns: the tone's risk must be read back from
+    # its ``cooperation_tone_risk`` column, or A's composite is the decertification risk alone
+    rows = list(csv.DictReader(io.StringIO(zipfile.ZipFile(io.BytesIO(first)).read(
+        "policy_risk_series.csv").decode("utf-8"))))  # fmt: skip
+    saved = {r["period"]: float(r["composite"]) for r in rows if r["composite"]}
+    recomputed = moved.assign(period=moved["period"].dt.strftime("%Y-%m-%d"))
+    for period, value in zip(recomputed["period"], recomputed["composite_a"], strict=True):
+        assert value == pytest.approx(saved[period], abs=1e-9)
 
 
 def test_compare_rejects_a_file_that_is_not_a_snapshot(app: AppTest) -> None:

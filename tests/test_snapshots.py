@@ -30,6 +30,8 @@ from pipeline.snapshots import (
     feed_names,
     fetch_series_inputs,
     mention_groups,
+    series_from_table,
+    series_table,
 )
 from pipeline.store import open_store
 from tests.conftest import write_config
@@ -234,3 +236,29 @@ def test_feeds_configured_counts_a_repeated_name_once_as_the_cycle_does(
     runs = pd.DataFrame({"run_id": [], "started_at": []})
     cover = coverage_frame(empty, runs, runs, feed_names(config), "week", index)
     assert cover["feeds_configured"].tolist() == [2]
+
+
+def test_series_table_names_tone_risks_and_reads_old_and_new_files_back() -> None:
+    kinds = {"decertification_risk": "risk", "cooperation_tone": "tone"}
+    index = pd.DatetimeIndex([pd.Timestamp("2025-09-01")], name="period")
+    frame = pd.DataFrame(
+        {"decertification_risk": [0.8], "cooperation_tone": [0.75], "composite": [0.78],
+         "decertification_risk_smoothed": [0.7], "cooperation_tone_smoothed": [0.6]},
+        index=index,
+    )  # fmt: skip
+    table = series_table(frame, kinds)
+    assert list(table.columns) == [
+        "period", "decertification_risk", "cooperation_tone_risk", "composite",
+        "decertification_risk_smoothed", "cooperation_tone_risk_smoothed",
+    ]  # fmt: skip
+    back = series_from_table(table.set_index("period"), kinds)
+    pd.testing.assert_frame_equal(back, frame)
+    # a snapshot from before the rename held the risk under the signal's own name
+    assert series_from_table(frame, kinds).equals(frame)
+
+
+def test_series_table_refuses_a_signal_named_like_a_tone_risk_column() -> None:
+    kinds = {"cooperation_tone": "tone", "cooperation_tone_risk": "risk"}
+    frame = pd.DataFrame({"cooperation_tone": [0.5], "cooperation_tone_risk": [0.2]})
+    with pytest.raises(ConfigError, match="'cooperation_tone_risk' is also the series column"):
+        series_table(frame, kinds)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pandas as pd
@@ -20,7 +21,7 @@ from pipeline.compare import (
 )
 from pipeline.coverage import period_start
 from pipeline.drilldown import period_span
-from pipeline.snapshots import signal_kinds
+from pipeline.snapshots import series_from_table, signal_kinds
 from views.data import View, contributors, series
 
 DATES, SNAPSHOTS = "Two dates", "Two snapshots"
@@ -101,6 +102,8 @@ def _snapshots(view: View) -> None:
     except SnapshotError as exc:
         st.error(str(exc))
         return
+    kinds = signal_kinds(view.config)  # a tone's risk is ``<signal>_risk`` in the CSV
+    a, b = (replace(s, frame=series_from_table(s.frame, kinds)) for s in (a, b))
     st.subheader("Settings that differ")
     st.dataframe(settings_diff(a.manifest, b.manifest), hide_index=True, key="snapshot_settings")
     changes = snapshot_changes(a, b, list(view.config.signals))

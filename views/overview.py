@@ -65,7 +65,8 @@ def render(view: View) -> None:
             info = snapshot_manifest(
                 "series", len(frame), view.config, spec, versions(view.url, view.stamp)[1]
             )
-            downloads("series", "policy_risk_series", series_table(frame), info)
+            table = series_table(frame, signal_kinds(view.config))
+            downloads("series", "policy_risk_series", table, info)
 
 
 def render_first(view: View) -> bool:
