@@ -65,10 +65,11 @@ def _first_chart_then_the_rest(page: Any) -> None:
 
 def _check_series(rows: list[dict[str, str]]) -> None:
     assert len(rows) > 10
+    assert "cooperation_tone" not in rows[0]  # the tone's risk has its own name (QA 5 #5)
     drawn = [r for r in rows if r["composite"]]
     assert drawn
     for row in drawn:
-        risk, tone = row["decertification_risk"], row["cooperation_tone"]
+        risk, tone = row["decertification_risk"], row["cooperation_tone_risk"]
         if risk and tone:  # weights now 0.6 and -1.0: the slider's move is in the file
             expected = (0.6 * float(risk) - 1.0 * float(tone)) / 1.6
             assert float(row["composite"]) == pytest.approx(expected, abs=1e-9)
