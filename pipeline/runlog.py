@@ -26,6 +26,10 @@ from pipeline.engine import write
 HEARTBEAT_EVERY_S = 30.0
 STALE_AFTER = timedelta(minutes=15)  # far beyond the longest step between two heartbeats
 INTERRUPTED = "interrupted"
+# The kinds of run (revision 0019): INGEST reads sources and scores (run, watch, up); SCORE only
+# scores (policy-risk score), so it counts in score claims but not as a run that read the feeds.
+INGEST, SCORE = "run", "score"
+RUN_KINDS = (INGEST, SCORE)
 
 r = schema.runs
 

@@ -43,10 +43,11 @@ from sqlalchemy import (
 # Kept for builds before Alembic: they compare schema_info.schema_version with their own 1,
 # so migration 0002 writes 2 there and such a build refuses the store instead of corrupting it.
 SCHEMA_VERSION = 2
-HEAD_REVISION = "0018"
+HEAD_REVISION = "0019"
 KNOWN_REVISIONS = (
     *("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"),
     *("0010", "0011", "0012", "0013", "0014", "0015", "0016", "0017", "0018"),
+    "0019",
 )
 
 # The 0.05 grid of thresholds the daily totals answer (relevance gate and share threshold).
@@ -206,6 +207,8 @@ runs = Table(
     Column("host", String(200)),
     Column("pid", Integer),
     Column("heartbeat_at", DateTime(timezone=True)),
+    # "run": ingest and score (run, watch, up); "score": policy-risk score only (revision 0019)
+    Column("kind", String(10), nullable=False, server_default="run"),
 )
 
 run_errors = Table(

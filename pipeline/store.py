@@ -507,14 +507,17 @@ def _add_sources(conn: Connection, rows: list[dict[str, Any]]) -> None:
         execute_rows(conn, stmt, [unique[k] for k in sorted(unique)])
 
 
-def start_run(engine: Engine) -> int:
+def start_run(engine: Engine, kind: str = runlog.INGEST) -> int:
     """Record the start of a pipeline run and return its id; first close the rows of runs that
-    were killed (``pipeline.runlog``)."""
+    were killed (``pipeline.runlog``). ``kind``: "run" ingests and scores, "score" only scores
+    (``policy-risk score``), which readers of ingest runs leave out."""
+    if kind not in runlog.RUN_KINDS:
+        raise StoreError(f"unknown run kind {kind!r}")
 
     def work(conn: Connection) -> int:
         now = now_utc()
         _close_dead(conn, now)
-        row = {"started_at": now, "status": "running", "heartbeat_at": now}
+        row = {"started_at": now, "status": "running", "heartbeat_at": now, "kind": kind}
         row |= {"host": runlog.this_host(), "pid": os.getpid()}
         result = conn.execute(insert(schema.runs).values(**row))
         return int(result.inserted_primary_key[0])  # type: ignore[index]

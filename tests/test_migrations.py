@@ -431,6 +431,32 @@ def test_store_at_0017_keeps_its_feed_claims_and_gets_their_run_column(store_url
         assert conn.execute(text("SELECT claimed_by FROM feeds")).scalar_one() == "w1:abc"
 
 
+def test_store_at_0018_keeps_its_runs_as_ingest_runs_and_back(store_url: str) -> None:
+    engine = _filled_at(store_url, "0018")
+    runs = table("runs", *(column(k) for k in ("started_at", "status", "articles_added")))
+    with engine.begin() as conn:  # as an 0018 program recorded them: no kind
+        conn.execute(
+            insert(runs),
+            [
+                {"started_at": NOW, "status": "ok", "articles_added": 6},
+                {"started_at": NOW, "status": "failed", "articles_added": 0},
+            ],
+        )
+    db.upgrade_store(engine, store_url)
+    upgraded = store.open_store(store_url)
+    r = schema.runs
+    with upgraded.connect() as conn:
+        kept = conn.execute(select(r.c.status, r.c.articles_added, r.c.kind).order_by(r.c.run_id))
+        assert [tuple(row) for row in kept] == [("ok", 6, "run"), ("failed", 0, "run")]
+        assert _differences_from_the_tables(conn) == []
+    assert queries.store_summary(upgraded)["last_run"]["status"] == "failed"
+    assert len(insights.run_history(upgraded)[0]) == 2  # both count for feed health, as before
+    write(engine, lambda conn: migrations.downgrade(conn, "0018"), lock=MIGRATION_LOCK)
+    with engine.connect() as conn:
+        assert "kind" not in {c["name"] for c in inspect(conn).get_columns("runs")}
+        assert conn.execute(select(func.count()).select_from(table("runs"))).scalar() == 2
+
+
 def test_store_created_before_alembic_is_adopted(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'legacy.db'}"
     engine = _at_revision(url, "0001")
