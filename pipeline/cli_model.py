@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from pipeline.cli_common import WORKERS_OPTION, echo_progress, get_config
 from pipeline.examples import Example
+
+if TYPE_CHECKING:  # imported when a command runs: `policy-risk --help` stays fast
+    from sqlalchemy import Engine
+
+    from pipeline.scoring import ModelSet
 
 
 @click.command("train")
@@ -114,28 +120,42 @@ def score_command(ctx: click.Context, rescore: bool, workers: int | None) -> Non
     """Score stored articles that lack a score from the current model versions.
 
     `run` does this after ingesting; use `score` after `train`, or `score --rescore` to
-    recompute every score and explanation (for instance after a scoring-code change).
+    recompute every score and explanation (for instance after a scoring-code change). It is
+    recorded as a run of kind "score": beside a running `run` or `watch`, the two share the
+    backlog (score claims) instead of both scoring it.
 
     Example: policy-risk score --rescore
     """
-    from pipeline.parallel_scoring import worker_count
-    from pipeline.rescore import rescore_all
-    from pipeline.run import score_pending
-    from pipeline.score_claims import held_by_others
     from pipeline.scoring import load_models
-    from pipeline.store import now_utc, open_store
+    from pipeline.store import open_store
 
     config = get_config(ctx)
     models = load_models(config)
     engine = open_store(config.database.url)
-    count = (
-        rescore_all(engine, models, echo_progress)
-        if rescore
-        else score_pending(engine, models, echo_progress, workers=worker_count(workers))
+    try:
+        _score(engine, models, workers, rescore)
+    finally:
+        engine.dispose()  # PostgreSQL: close the pooled connections before exiting
+
+
+def _score(engine: Engine, models: ModelSet, workers: int | None, rescore: bool) -> None:
+    from pipeline.parallel_scoring import worker_count
+    from pipeline.run import score_stored
+    from pipeline.score_claims import held_by_others
+    from pipeline.store import now_utc
+
+    summary = score_stored(
+        engine, models, echo_progress, workers=worker_count(workers), rescore=rescore
     )
     versions = json.dumps(models.versions())
-    click.echo(f"Scored {count} article(s) with {versions}.")
-    left = held_by_others(engine, None, now_utc())
+    click.echo(f"Scored {summary.scored} article(s) with {versions}.")
+    if summary.scored_elsewhere:
+        click.echo(
+            f"  {summary.scored_elsewhere} article(s) scored by this run had been saved by "
+            "another run first (not saved or counted twice).",
+            err=True,
+        )
+    left = held_by_others(engine, summary.run_id, now_utc())
     if left:
         click.echo(
             f"{left} pending article(s) were left to run(s) still going on, which claimed them "

@@ -21,16 +21,22 @@ BATCH = 1000
 
 
 def rescore_all(
-    engine: Engine, models: ModelSet, progress: Callable[[str, int], None] | None = None
+    engine: Engine,
+    models: ModelSet,
+    progress: Callable[[str, int], None] | None = None,
+    *,
+    run_id: int | None = None,
 ) -> int:
-    """Score every article again; return how many were scored."""
+    """Score every article again; return how many were scored (``run_id``: each save is
+    counted in that run's row as it commits)."""
     total, after = 0, ""
     while True:
         batch = _page(engine, after)
         if not batch:
             return total
         scores = score_articles(models, batch, store.now_utc())
-        store.save_scores(engine, scores, {a.article_id: a.content_hash for a in batch})
+        hashes = {a.article_id: a.content_hash for a in batch}
+        store.save_scores(engine, scores, hashes, run_id=run_id)
         total += len(batch)
         after = batch[-1].article_id
         if progress is not None:

@@ -18,7 +18,8 @@ from pipeline import store
 from pipeline.config import Config
 from pipeline.prepare import PreparedBatch, prepare_here
 from pipeline.records import RawItem
-from pipeline.runlog import Heartbeat
+from pipeline.rescore import rescore_all
+from pipeline.runlog import SCORE, Heartbeat
 from pipeline.score_claims import Overlap, RunClaims
 from pipeline.scoring import ModelSet, load_models, score_articles
 
@@ -258,6 +259,44 @@ def run_pipeline(
         scored_elsewhere=scoring.overlap.articles,
         backing_off=backing_off,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreSummary:
+    """What one ``policy-risk score`` did."""
+
+    run_id: int
+    scored: int
+    scored_elsewhere: int = 0  # scored here, but another run had saved them first
+
+
+def score_stored(
+    engine: Engine,
+    models: ModelSet,
+    progress: Progress = _quiet,
+    *,
+    workers: int = 0,
+    rescore: bool = False,
+) -> ScoreSummary:
+    """Score stored articles as a run of kind "score" (``policy-risk score``): those lacking a
+    current score, sharing the backlog with other runs through score claims, or with
+    ``rescore`` every article again (no claims: it rewrites what any run saved). The run's row
+    counts what it saves, and ends "ok", or "failed" when scoring raised (Ctrl-C too)."""
+    run_id = store.start_run(engine, SCORE)
+    progress = _beating(progress, Heartbeat(engine, run_id))
+    overlap = Overlap()
+    try:
+        if rescore:
+            scored = rescore_all(engine, models, progress, run_id=run_id)
+        else:
+            scored = score_pending(
+                engine, models, progress, workers=workers, run_id=run_id, overlap=overlap
+            )
+    except BaseException:
+        store.finish_run(engine, run_id, "failed", {})  # the saves counted what they saved
+        raise
+    store.finish_run(engine, run_id, "ok", {})
+    return ScoreSummary(run_id, scored, scored_elsewhere=overlap.articles)
 
 
 @dataclass(frozen=True, slots=True)

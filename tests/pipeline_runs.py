@@ -53,12 +53,15 @@ def write_run_config(folder: Path, seeds: list[Path], models: Path) -> Path:
     return path
 
 
-def start_run(config: Path, url: str, log: Path) -> subprocess.Popen[bytes]:
-    """Start ``python -m pipeline run --no-feeds`` on ``url``, output to ``log``."""
+def start_run(
+    config: Path, url: str, log: Path, command: tuple[str, ...] = ("run", "--no-feeds")
+) -> subprocess.Popen[bytes]:
+    """Start ``python -m pipeline run --no-feeds`` (or another ``command``) on ``url``,
+    output to ``log``."""
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "pipeline", "--config", str(config), "run", "--no-feeds"],
+            [sys.executable, "-m", "pipeline", "--config", str(config), *command],
             cwd=ROOT,
             env=env,
             stdout=out,

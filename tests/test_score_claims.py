@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import sys
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, insert, select, update
 
+from bench.generate_articles import write_jsonl
 from pipeline import runlog, schema, score_claims, store
 from pipeline.cli import cli
 from pipeline.config import load_config
@@ -18,8 +24,13 @@ from pipeline.run import ingest_items
 from pipeline.runlog import STALE_AFTER
 from pipeline.score_claims import RunClaims
 from pipeline.seeds import read_seeds
-from tests.conftest import write_config
+from tests.conftest import ROOT, write_config
 from tests.pg import store_url_fixture  # noqa: F401
+from tests.pipeline_runs import (
+    count,
+    trained_models_fixture,  # noqa: F401
+    write_run_config,
+)
 
 VERSIONS = {"risk": "v1"}
 NOW = datetime(2025, 9, 16, 12, 0, tzinfo=UTC)
@@ -185,3 +196,62 @@ def _exited_pid() -> int:
     proc = subprocess.Popen(["true"])
     proc.wait()
     return proc.pid
+
+
+def _run_rows(engine: Engine) -> list[tuple[object, ...]]:
+    """Every run's kind, status, counts and whether it ended, oldest first."""
+    r = schema.runs
+    columns = (r.c.kind, r.c.status, r.c.articles_added, r.c.articles_scored)
+    stmt = select(*columns, r.c.finished_at.is_not(None)).order_by(r.c.run_id)
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(stmt)]
+
+
+def test_score_records_a_score_run_with_what_it_scored(
+    store_url: str, tmp_path: Path, seed_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`score` (and `score --rescore`) has a run row of kind "score": it takes part in claims,
+    and its row counts what it saved. Models that do not load stop it before it writes."""
+    monkeypatch.setenv("DATABASE_URL", store_url)
+    config = write_config(tmp_path, seeds=[seed_dir])
+    engine = store.open_store(store_url)
+    stored = ingest_items(engine, read_seeds(load_config(config).sources.seeds).items)
+    n = stored.added
+    for args in ([], ["--rescore"]):
+        out = CliRunner().invoke(cli, ["--config", str(config), "score", "--workers", "0", *args])
+        assert out.exit_code == 0, out.output
+        assert f"Scored {n} article(s)" in out.output
+    assert _run_rows(engine) == [("score", "ok", 0, n, True)] * 2
+    broken = write_run_config(tmp_path / "broken", [seed_dir], tmp_path / "no-models")
+    out = CliRunner().invoke(cli, ["--config", str(broken), "score"])
+    assert out.exit_code == 1 and "Error" in out.output
+    assert len(_run_rows(engine)) == 2  # refused before it started: no row
+
+
+def test_score_interrupted_by_ctrl_c_ends_its_run_failed_with_what_it_saved(
+    tmp_path: Path, trained_models: Path
+) -> None:
+    """Ctrl-C during `score` ends its run "failed" (not left "running" for 15 minutes, holding
+    claims), counting the batches it had saved."""
+    seeds = tmp_path / "seeds"
+    write_jsonl(seeds, 8000, per_file=1000, seed=9, words=40)
+    config = write_run_config(tmp_path / "run", [seeds], trained_models)
+    url = f"sqlite:///{tmp_path / 'score.db'}"
+    engine = store.open_store(url)
+    ingest_items(engine, read_seeds([seeds]).items)
+    log = tmp_path / "score.log"
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "pipeline", "--config", str(config), "score", "--workers", "0"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while "scored: " not in log.read_text(errors="replace"):
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "scoring never started"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) != 0
+    [(kind, status, added, scored, ended)] = _run_rows(engine)
+    assert (kind, status, added, ended) == ("score", "failed", 0, True), log.read_text()
+    assert 0 < scored < 8000 and scored % 1000 == 0
+    assert count(engine, schema.score_claims) == 0
