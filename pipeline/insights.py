@@ -19,7 +19,7 @@ from sqlalchemy import Engine, and_, case, func, literal, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import ColumnElement, Select
 
-from pipeline import schema, search, totals
+from pipeline import runlog, schema, search, totals
 from pipeline.examples import RELEVANCE
 from pipeline.queries import (
     ArticleFilter,
@@ -382,9 +382,12 @@ def list_languages(engine: Engine) -> list[str]:
 
 
 def run_history(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every run's start time, and every source error with its run (for coverage per period)."""
+    """Every ingest run's start time, and every source error with its run (for coverage per
+    period). Runs of kind "score" are left out: they read no feed, so a period with only those
+    says nothing about the feeds' health."""
     r, e = schema.runs, schema.run_errors
-    runs = _frame(engine, select(r.c.run_id, r.c.started_at), ["run_id", "started_at"])
+    stmt = select(r.c.run_id, r.c.started_at).where(r.c.kind == runlog.INGEST)
+    runs = _frame(engine, stmt, ["run_id", "started_at"])
     errors = _frame(engine, select(e.c.run_id, e.c.source), ["run_id", "source"])
     return runs, errors
 

@@ -388,6 +388,8 @@ def store_summary(engine: Engine) -> dict[str, Any]:
     (every signal is scored in the same batch, so that is every scored article); it and
     ``last_scored_at`` come from the small ``version_totals`` table, and ``articles`` from the
     volume rows of the daily totals, not from scans of a million rows on every render.
+    ``last_run`` is the last run that ingested (kind "run"): a ``policy-risk score`` pass
+    reads no source, so it does not make the store look freshly ingested.
     """
     per_signal = select(func.sum(vt.c.n).label("n")).group_by(vt.c.signal).subquery()
     with engine.connect() as conn:
@@ -401,7 +403,7 @@ def store_summary(engine: Engine) -> dict[str, Any]:
             )
         ).one()
         last_scored = conn.execute(select(func.max(vt.c.last_scored_at))).scalar_one()
-        last_run = conn.execute(_runs(1)).mappings().first()
+        last_run = conn.execute(_runs(1, kind=runlog.INGEST)).mappings().first()
     return {
         "articles": int(articles),
         "scored": int(scored),
@@ -447,15 +449,22 @@ def model_versions_in_store(engine: Engine) -> pd.DataFrame:
 
 
 def recent_runs(engine: Engine, limit: int = 20) -> pd.DataFrame:
-    """The latest pipeline runs with their counts; a "running" run silent for too long shows
-    as interrupted (``pipeline.runlog``)."""
-    return _frame(engine, _runs(limit), [c.name for c in schema.runs.columns])
+    """The latest pipeline runs of either kind with their counts, the kind beside the id; a
+    "running" run silent for too long shows as interrupted (``pipeline.runlog``)."""
+    return _frame(engine, _runs(limit), [c.name for c in _run_columns()])
 
 
-def _runs(limit: int) -> Select[Any]:
+def _run_columns() -> list[Any]:
     r = schema.runs
-    columns = [runlog.shown_status(datetime.now(UTC)) if c.name == "status" else c for c in r.c]
-    return select(*columns).order_by(r.c.run_id.desc()).limit(limit)
+    return [r.c.run_id, r.c.kind, *(c for c in r.c if c.name not in ("run_id", "kind"))]
+
+
+def _runs(limit: int, kind: str | None = None) -> Select[Any]:
+    """The latest ``limit`` runs, newest first; only those of ``kind`` when given."""
+    r, now = schema.runs, datetime.now(UTC)
+    columns = [runlog.shown_status(now) if c.name == "status" else c for c in _run_columns()]
+    stmt = select(*columns).order_by(r.c.run_id.desc()).limit(limit)
+    return stmt if kind is None else stmt.where(r.c.kind == kind)
 
 
 def run_errors(engine: Engine, limit: int = 50) -> pd.DataFrame:

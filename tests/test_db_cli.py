@@ -19,7 +19,8 @@ from pipeline.config import load_config
 from pipeline.engine import MIGRATION_LOCK, make_engine, write
 from pipeline.errors import StoreError
 from pipeline.records import Article, Score
-from pipeline.run import run_pipeline
+from pipeline.run import run_pipeline, score_stored
+from pipeline.scoring import load_models
 from tests.conftest import SMALL_SEEDS, write_config
 from tests.pg import store_url_fixture  # noqa: F401
 from tests.pipeline_runs import trained_models_fixture, write_run_config  # noqa: F401
@@ -57,6 +58,7 @@ def filled_config_fixture(tmp_path_factory: pytest.TempPathFactory, trained_mode
     config = write_run_config(folder, [seeds], trained_models)
     run_pipeline(load_config(config), include_feeds=False)
     engine = store.open_store(load_config(config).database.url)
+    score_stored(engine, load_models(load_config(config)), rescore=True)  # a run of kind "score"
     article_id = queries.article_table(engine, ["decertification_risk"])["id"].iloc[0]
     store.save_label(engine, str(article_id), "decertification_risk", 1.0, "ana")
     with engine.begin() as conn:
@@ -199,6 +201,7 @@ def test_copy_into_an_empty_store_twice_duplicates_nothing(
     got = queries.daily_signal_stats(target, signals)
     assert got.astype(str).values.tolist() == want.astype(str).values.tolist()
     assert queries.store_summary(target)["scored"] == 3
+    assert queries.recent_runs(target)["kind"].tolist() == ["score", "run"]  # the kinds copied
     assert store.start_run(target) > max(queries.recent_runs(source)["run_id"])  # ids move on
 
 

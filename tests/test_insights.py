@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, text, update
 
-from pipeline import insights, queries
+from pipeline import insights, queries, runlog, schema, store
 from pipeline.config import Config, load_config
+from pipeline.coverage import feed_health_per_period
 from pipeline.insights import ArticleQuery
 from pipeline.snapshots import mention_groups, signal_kinds
 from pipeline.store import open_store, save_label
 from tests.demo_store import demo_config, fresh_copy
+from tests.pg import store_url_fixture  # noqa: F401
 
 SIGNALS = ["decertification_risk", "cooperation_tone"]
 KINDS = {"decertification_risk": "risk", "cooperation_tone": "tone"}
@@ -211,3 +213,29 @@ def test_article_query_describes_itself_for_manifests() -> None:
 
 def test_languages_come_from_the_totals(engine: Engine) -> None:
     assert insights.list_languages(engine) == queries.list_languages(engine)
+
+
+def test_a_score_run_is_no_ingest_for_feed_health_or_the_last_run(store_url: str) -> None:
+    """`policy-risk score` has a run row of its own (kind "score") but reads no feed: a week
+    with only such a run has unknown feed health, not "every feed healthy", and the store's
+    last run stays the last run that ingested. The Sources page lists both, with their kind."""
+    engine = open_store(store_url)
+    ingest = store.start_run(engine)
+    store.record_source_error(engine, ingest, "feed:Wire", "HTTP 500")
+    store.finish_run(engine, ingest, "partial", {"sources_failed": 1})
+    scoring = store.start_run(engine, runlog.SCORE)
+    store.finish_run(engine, scoring, "ok", {})
+    r = schema.runs
+    days = {ingest: datetime(2025, 9, 2, tzinfo=UTC), scoring: datetime(2025, 9, 9, tzinfo=UTC)}
+    for run, day in days.items():  # the ingest in one week, the score pass in the next
+        with engine.begin() as conn:
+            conn.execute(update(r).where(r.c.run_id == run).values(started_at=day))
+    weeks = pd.DatetimeIndex([pd.Timestamp("2025-09-01"), pd.Timestamp("2025-09-08")])
+    runs, errors = insights.run_history(engine)
+    healthy = feed_health_per_period(runs, errors, ["Wire"], "week", weeks)
+    assert healthy.iloc[0] == 0 and pd.isna(healthy.iloc[1])
+    assert queries.store_summary(engine)["last_run"]["run_id"] == ingest
+    shown = queries.recent_runs(engine)
+    assert list(shown.columns[:2]) == ["run_id", "kind"]
+    assert shown[["run_id", "kind"]].values.tolist() == [[scoring, "score"], [ingest, "run"]]
+    engine.dispose()
