@@ -142,11 +142,13 @@ def test_a_run_and_a_score_of_one_backlog_share_the_scoring(
     store_url: str, trained_models: Path, tmp_path: Path
 ) -> None:
     """`policy-risk score` beside a running `run` on one stored backlog: `score` has a run row
-    of its own (kind "score"), so each claims the batches it scores and neither scores one in
-    vain. Without its row, QA measured 18,000 of 20,000 scored twice."""
+    of its own (kind "score"), so each claims the batches it scores and neither scores one the
+    other claimed. Without its row, QA measured 18,000 of 20,000 scored twice. The run reads no seeds, so
+    both come to the backlog at once (with the seeds to read again, `score` had scored it all
+    before the run got there)."""
     seeds = tmp_path / "seeds"
     write_jsonl(seeds, 6000, per_file=1000, seed=8, words=40)
-    config = write_run_config(tmp_path / "run", [seeds], trained_models)
+    config = write_run_config(tmp_path / "run", [], trained_models)
     engine = store.open_store(store_url)
     ingest_items(engine, read_seeds([seeds]).items)  # stored, not scored
     logs = [tmp_path / "run.log", tmp_path / "score.log"]
@@ -167,7 +169,11 @@ def test_a_run_and_a_score_of_one_backlog_share_the_scoring(
     by_run = int(re.findall(r"0 updated, (\d+) scored", run_text)[0])
     by_score = int(re.findall(r"Scored (\d+) article\(s\)", score_text)[0])
     assert by_run + by_score == 6000, (run_text, score_text)  # each article scored once
-    assert _OVERLAP.findall(run_text + score_text) == [], (run_text, score_text)
+    assert by_run > 0 and by_score > 0, (run_text, score_text)  # both did part of it
+    wasted = sum(int(m) for m in _OVERLAP.findall(run_text + score_text))
+    # at most the batch the first of them took while still alone (it claims nothing then), as
+    # for two runs; without score's run row it was most of the backlog
+    assert wasted <= 1000, (run_text, score_text)
 
 
 def test_racing_upserts_of_the_same_articles_add_each_once(store_url: str) -> None:
