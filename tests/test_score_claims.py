@@ -142,7 +142,7 @@ def test_a_run_alone_claims_nothing_and_starts_once_another_run_is_going(
     claims.take(batch[:1])
     claims.close()
     assert _holders(engine) == {batch[3].article_id: other}
-    assert RunClaims(engine, None).take(batch) == batch  # no run (`score`): never claims
+    assert RunClaims(engine, None).take(batch) == batch  # no run row: never claims
 
 
 def test_a_claim_larger_than_one_statement_holds_every_article(store_url: str) -> None:
