@@ -3,13 +3,15 @@
 The dashboard stores each correction in ``labels`` (article, signal, old and new value, who,
 when); the latest correction per article and signal wins. Values are on the *score* scale the
 analyst saw (risk and relevance 0..1, tone -1..1) and are mapped here onto the label scale the
-corpus uses (risk: ``positive_from`` when >= 0.5, else 0; tone: times 2). Such examples are
-always training data: ``Example.is_analyst`` keeps them out of the held-out split.
+corpus uses (risk: ``positive_from`` when >= 0.5, else 0; tone: doubled, then the nearest level
+of -2..+2, a half rounding away from zero). Such examples are always training data:
+``Example.is_analyst`` keeps them out of the held-out split.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,13 +34,30 @@ class SignalScale:
     positive_from: float
 
 
+# Corrections come from a box stepped by 0.05 in floating point (0.1 + 0.05 = 0.15000000000000002):
+# values are rounded to this many places before they meet a boundary such as 0.5.
+_PLACES = 9
+
+
 def label_value(value: float, scale: SignalScale) -> float:
-    """Map a score-scale correction onto the corpus label scale (values beyond it pass as is)."""
+    """Map a score-scale correction onto the corpus label scale (values beyond it pass as is).
+
+    A tone is doubled onto -2..+2 and taken to its nearest level, as the corpus labels are
+    whole levels: a doubled value within 0.5 of zero is neutral (0), a half rounds away from
+    zero (0.25 -> +1, 0.75 -> +2). Taking only its sign trained a correction of +0.05 as
+    cooperative. A risk is one class or the other of the head, split at 0.5.
+    """
     if scale.kind == "tone":
-        return value * 2.0 if -1.0 <= value <= 1.0 else value
+        return _nearest_level(round(value * 2.0, _PLACES)) if -1.0 <= value <= 1.0 else value
     if 0.0 <= value <= 1.0:
-        return scale.positive_from if value >= 0.5 else 0.0
+        return scale.positive_from if round(value, _PLACES) >= 0.5 else 0.0
     return value
+
+
+def _nearest_level(value: float) -> float:
+    """The nearest whole level, a half rounding away from zero (``round`` would take 0.5 to 0)."""
+    level = math.floor(abs(value) + 0.5)
+    return float(math.copysign(level, value)) if level else 0.0
 
 
 def analyst_examples(engine: Engine, scales: Mapping[str, SignalScale]) -> list[Example]:

@@ -66,7 +66,11 @@ def tasks_for(config: Config) -> list[SignalTask]:
 
 
 def target_of(task: SignalTask, value: float) -> int:
-    """Map a label onto the classes the head learns (risk: 0/1; tone: -1/0/1)."""
+    """Map a label onto the classes the head learns (risk: 0/1; tone: -1/0/1).
+
+    A tone's class is its sign, so a label must be a whole level of -2..+2: the corpus's are,
+    and ``pipeline.labels.label_value`` takes an analyst's correction to the nearest one.
+    """
     if task.kind == "tone":
         return int(np.sign(value))
     return int(value >= task.positive_from)

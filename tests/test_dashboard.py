@@ -569,11 +569,15 @@ def test_label_value_starts_at_the_articles_current_score(
     at.selectbox(key="detail_label_signal").set_value("cooperation_tone").run()
     box = at.number_input(key="detail_label_value_cooperation_tone")
     assert tone > -1.0 and box.value == pytest.approx(tone)
+    assert "below 0.25 either way is neutral" in box.help  # QA 5 #7: how training reads it
     at.selectbox(key="detail_label_signal").set_value("decertification_risk").run()
     risk = _current_score(config, first, "decertification_risk")
     assert at.number_input(key="detail_label_value_decertification_risk").value == (
         pytest.approx(risk)
     )
+    assert "0.5 or more as positive" in at.number_input(
+        key="detail_label_value_decertification_risk"
+    ).help
     second = next(i for i in _articles(at)["id"] if i != first)
     at.selectbox(key="detail_article").set_value(second).run()
     assert at.number_input(key="detail_label_value_decertification_risk").value == (

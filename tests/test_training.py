@@ -25,7 +25,7 @@ from pipeline.labels import SignalScale, label_value, read_analyst_examples
 from pipeline.model import load_model
 from pipeline.scoring import ModelSet, score_documents
 from pipeline.stories import story_groups, story_pairs
-from pipeline.training import TrainSettings, train_all
+from pipeline.training import SignalTask, TrainSettings, rows_for, train_all
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "models" / "data"
@@ -121,6 +121,68 @@ def test_analyst_examples_are_never_held_out() -> None:
 def test_label_value_maps_score_scale_onto_label_scale(
     value: float, scale: SignalScale, expected: float
 ) -> None:
+    assert label_value(value, scale) == expected
+
+
+def test_tone_correction_trains_as_the_nearest_level_of_the_label_scale(tmp_path: Path) -> None:
+    """QA 5 #7: a tone nudged towards neutral (+0.05, or 0.476 stepped down to 0.026) trained as
+    cooperative, because the class was the sign of the doubled value."""
+    from pipeline import store
+    from pipeline.records import Article
+
+    url = f"sqlite:///{tmp_path / 'tones.db'}"
+    engine = store.open_store(url)
+    now = datetime(2026, 1, 5, tzinfo=UTC)
+    # (tone correction, expected level, expected class); a half rounds away from zero
+    cases = [
+        (0.05, 0.0, 0),
+        (-0.05, 0.0, 0),
+        (0.476 - 0.45, 0.0, 0),
+        (-0.2, 0.0, 0),
+        (_stepped(0.1, 3), 1.0, 1),  # 0.25 as the stepped box holds it
+        (-0.25, -1.0, -1),
+        (0.476, 1.0, 1),
+        (-0.74, -1.0, -1),
+        (0.75, 2.0, 1),
+        (-1.0, -2.0, -1),
+    ]
+    for n, (value, _, _) in enumerate(cases):
+        day = date(2026, 1, 5)
+        article = Article(f"art{n}", f"T{n}", "Body.", "src", "en", None, None, day, now, f"h{n}")
+        store.upsert_articles(engine, [article])
+        store.save_label(engine, f"art{n}", "cooperation_tone", value, "ana")
+    config = load_config(_write_minimal_config(tmp_path, url))
+    examples, _ = read_analyst_examples(url, config.signals)
+    by_id = {e.example_id: e for e in examples}
+    chosen = [by_id[f"analyst:art{n}"] for n in range(len(cases))]
+    rows = rows_for(SignalTask("cooperation_tone", "tone", 2.0), chosen)
+    assert rows.labels.tolist() == [level for _, level, _ in cases]
+    assert rows.targets.tolist() == [target for _, _, target in cases]
+
+
+def _stepped(start: float, steps: int) -> float:
+    """What the value box holds after ``steps`` clicks of 0.05 (negative: down)."""
+    value = start
+    for _ in range(abs(steps)):
+        value += 0.05 if steps > 0 else -0.05
+    return value
+
+
+@pytest.mark.parametrize(
+    ("value", "scale", "expected"),
+    [
+        (_stepped(0.7, -4), SignalScale("risk", 2.0), 2.0),  # 0.49999999999999983
+        (_stepped(0.0, 10), SignalScale("risk", 1.0), 1.0),  # 0.49999999999999994
+        (0.49, SignalScale("risk", 2.0), 0.0),
+        (_stepped(1.0, -5), SignalScale("tone", 2.0), 2.0),  # 0.7499999999999998
+        (_stepped(-1.0, 5), SignalScale("tone", 2.0), -2.0),
+    ],
+)
+def test_correction_stepped_onto_a_boundary_counts_as_the_boundary(
+    value: float, scale: SignalScale, expected: float
+) -> None:
+    """A risk of 0.5 is the positive class and a tone of 0.75 the strong level, also when the
+    box's floating-point steps land a hair below them."""
     assert label_value(value, scale) == expected
 
 

@@ -92,9 +92,7 @@ def _label_form(view: View, found: dict[str, Any], prefix: str) -> None:
     _start_at_current_score(found, str(signal), low, key)
     # No min/max on the box: the browser would keep its last valid value and Save would store
     # that (the article's own score) after an out-of-range entry such as 3; _save refuses it.
-    value = cols[2].number_input(
-        "Corrected value", step=0.05, key=key, help=f"From {low:g} to 1, the score's scale."
-    )
+    value = cols[2].number_input("Corrected value", step=0.05, key=key, help=_value_help(low))
     if st.button("Save label", key=f"{prefix}_save_label"):
         _save(view, str(found["article_id"]), str(signal), float(value), who, low)
         found = detail(view.url, str(found["article_id"])) or found
@@ -104,6 +102,17 @@ def _label_form(view: View, found: dict[str, Any], prefix: str) -> None:
     )
     st.caption("Label history")
     st.dataframe(history, hide_index=True, key=f"{prefix}_label_history")
+
+
+def _value_help(low: float) -> str:
+    """How training reads the value (docs/labeling.md, *Analyst corrections*)."""
+    if low < 0:
+        return (
+            "From -1 to 1, the score's scale. Training takes the nearest tone level: below 0.25"
+            " either way is neutral, 0.25 to below 0.75 friction or working cooperation, 0.75"
+            " or more confrontation or strong cooperation."
+        )
+    return "From 0 to 1, the score's scale. Training counts 0.5 or more as positive, below as not."
 
 
 def _start_at_current_score(found: dict[str, Any], signal: str, low: float, key: str) -> None:
