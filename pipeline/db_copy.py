@@ -81,8 +81,8 @@ PLANS = (
     Plan(schema.article_sources),
     Plan(schema.current_scores, update=True, newer="scored_at"),
     Plan(schema.scores),
-    Plan(
-        schema.labels,
+    Plan(  # its content_hash (the text it was given on) is carried, not part of its identity:
+        schema.labels,  # a label copied before revision 0020 has none, and is the same label
         skip=("label_id",),
         natural=("article_id", "signal", "labelled_at", "labelled_by", "new_value", "old_value"),
     ),

@@ -1,11 +1,12 @@
 """Read analysts' label corrections from the store as training examples (read-only).
 
 The dashboard stores each correction in ``labels`` (article, signal, old and new value, who,
-when); the latest correction per article and signal wins. Values are on the *score* scale the
-analyst saw (risk and relevance 0..1, tone -1..1) and are mapped here onto the label scale the
-corpus uses (risk: ``positive_from`` when >= 0.5, else 0; tone: doubled, then the nearest level
-of -2..+2, a half rounding away from zero). Such examples are always training data:
-``Example.is_analyst`` keeps them out of the held-out split.
+when, the article's content hash); the latest correction per article and signal wins, unless
+the article's text has changed since, when it is left out (and counted). Values are on the
+*score* scale the analyst saw (risk and relevance 0..1, tone -1..1) and are mapped here onto the
+label scale the corpus uses (risk: ``positive_from`` when >= 0.5, else 0; tone: doubled, then
+the nearest level of -2..+2, a half rounding away from zero). Such examples are always training
+data: ``Example.is_analyst`` keeps them out of the held-out split.
 """
 
 from __future__ import annotations
@@ -60,14 +61,25 @@ def _nearest_level(value: float) -> float:
     return float(math.copysign(level, value)) if level else 0.0
 
 
-def analyst_examples(engine: Engine, scales: Mapping[str, SignalScale]) -> list[Example]:
-    """Return one example per labelled article, carrying its latest label for each signal."""
+def analyst_examples(
+    engine: Engine, scales: Mapping[str, SignalScale]
+) -> tuple[list[Example], int]:
+    """Return one example per labelled article, carrying its latest label for each signal, and
+    how many such latest labels were left out because they were made on an earlier text.
+
+    A label records the article's content hash when it was made (revision 0020): once the text
+    changes (an edited seed, an updated feed entry, a later copy replacing it), the label no
+    longer describes it, and an older label of the same signal is no better. Labels made before
+    0020 carry no hash and are used as before.
+    """
     lab, art = schema.labels, schema.articles
     query = (
         select(
             lab.c.article_id,
             lab.c.signal,
             lab.c.new_value,
+            lab.c.content_hash.label("labelled_hash"),
+            art.c.content_hash,
             art.c.title,
             art.c.text,
             art.c.language,
@@ -75,15 +87,20 @@ def analyst_examples(engine: Engine, scales: Mapping[str, SignalScale]) -> list[
         .join(art, art.c.article_id == lab.c.article_id)
         .order_by(lab.c.article_id, lab.c.signal, lab.c.labelled_at, lab.c.label_id)
     )
-    articles: dict[str, dict[str, Any]] = {}
+    latest: dict[tuple[str, str], Any] = {}
     with engine.connect() as conn:
         for row in conn.execute(query):
-            scale = scales.get(row.signal)
-            if scale is None:  # a signal no longer configured
-                continue
-            entry = articles.setdefault(row.article_id, {"row": row, "labels": {}})
-            entry["labels"][row.signal] = label_value(float(row.new_value), scale)
-    return [_example(article_id, entry) for article_id, entry in articles.items()]
+            if row.signal in scales:  # not a signal no longer configured
+                latest[(row.article_id, row.signal)] = row
+    articles: dict[str, dict[str, Any]] = {}
+    earlier = 0
+    for (article_id, signal), row in latest.items():
+        if row.labelled_hash is not None and row.labelled_hash != row.content_hash:
+            earlier += 1
+            continue
+        entry = articles.setdefault(article_id, {"row": row, "labels": {}})
+        entry["labels"][signal] = label_value(float(row.new_value), scales[signal])
+    return [_example(article_id, entry) for article_id, entry in articles.items()], earlier
 
 
 def _example(article_id: str, entry: dict[str, Any]) -> Example:
@@ -110,7 +127,8 @@ def read_analyst_examples(url: str, signals: Mapping[str, Any]) -> tuple[list[Ex
     """Analyst examples from the database at ``url``, and a note saying what was found.
 
     A missing database or labels table simply means no corrections yet; an unreachable server
-    is logged and training goes on from the labelled files.
+    is logged and training goes on from the labelled files. The note counts the labels left
+    out because their article's text changed after they were made.
     """
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
         return [], "no database yet"
@@ -120,10 +138,20 @@ def read_analyst_examples(url: str, signals: Mapping[str, Any]) -> tuple[list[Ex
             tables = set(inspect(engine).get_table_names())
             if not {"labels", "articles"} <= tables:
                 return [], "no labels table"
-            examples = analyst_examples(engine, scales_for(signals))
+            examples, earlier = analyst_examples(engine, scales_for(signals))
         finally:
             engine.dispose()
     except SQLAlchemyError as exc:
         log.warning("cannot read analyst labels: %s", exc)
         return [], f"database unavailable ({type(exc).__name__})"
-    return examples, f"{len(examples)} analyst-labelled article(s)"
+    return examples, _note(len(examples), earlier)
+
+
+def _note(found: int, earlier: int) -> str:
+    """Say what was found, and how many labels were left out for their article's new text."""
+    if not earlier:
+        return f"{found} analyst-labelled article(s)"
+    left_out = f"{earlier} label(s) made on an earlier text of their article left out"
+    if not found:  # not "0 ...": that reads as a store without labels (pipeline.evaluate)
+        return f"no analyst label on its article's current text ({left_out})"
+    return f"{found} analyst-labelled article(s) ({left_out})"

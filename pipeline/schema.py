@@ -43,11 +43,11 @@ from sqlalchemy import (
 # Kept for builds before Alembic: they compare schema_info.schema_version with their own 1,
 # so migration 0002 writes 2 there and such a build refuses the store instead of corrupting it.
 SCHEMA_VERSION = 2
-HEAD_REVISION = "0019"
+HEAD_REVISION = "0020"
 KNOWN_REVISIONS = (
     *("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"),
     *("0010", "0011", "0012", "0013", "0014", "0015", "0016", "0017", "0018"),
-    "0019",
+    *("0019", "0020"),
 )
 
 # The 0.05 grid of thresholds the daily totals answer (relevance gate and share threshold).
@@ -190,6 +190,9 @@ labels = Table(
     Column("new_value", Float, nullable=False),
     Column("labelled_by", String(100), nullable=False),
     Column("labelled_at", DateTime(timezone=True), nullable=False),
+    # The article's content hash when it was labelled (revision 0020): training leaves out a
+    # label whose article's text has changed since. Labels made before 0020 have none.
+    Column("content_hash", String(64)),
 )
 
 runs = Table(

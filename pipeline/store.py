@@ -560,7 +560,8 @@ def finish_run(engine: Engine, run_id: int, status: str, counts: dict[str, int])
 def save_label(
     engine: Engine, article_id: str, signal: str, new_value: float, labelled_by: str
 ) -> None:
-    """Store an analyst's label correction with who, when and the value it replaces."""
+    """Store an analyst's label correction with who, when, the value it replaces and the text
+    it was given on (the article's content hash: training leaves the label out once it changes)."""
     write(engine, lambda conn: _save_label(conn, article_id, signal, new_value, labelled_by))
 
 
@@ -568,11 +569,12 @@ def _save_label(
     conn: Connection, article_id: str, signal: str, new_value: float, labelled_by: str
 ) -> None:
     a, cs = schema.articles, schema.current_scores
-    key = conn.execute(
-        select(a.c.article_key).where(a.c.article_id == article_id)
-    ).scalar_one_or_none()
-    if key is None:
+    found = conn.execute(
+        select(a.c.article_key, a.c.content_hash).where(a.c.article_id == article_id)
+    ).first()
+    if found is None:
         raise StoreError(f"no article with id {article_id!r}")
+    key, content = found
     old = conn.execute(
         select(cs.c.value).where(cs.c.article_key == key).where(cs.c.signal == signal)
     ).scalar_one_or_none()
@@ -584,5 +586,6 @@ def _save_label(
             new_value=float(new_value),
             labelled_by=labelled_by[:100] or "analyst",
             labelled_at=now_utc(),
+            content_hash=content,
         )
     )

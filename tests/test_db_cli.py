@@ -348,7 +348,7 @@ def test_copy_from_a_missing_sqlite_file_creates_nothing(
 def _labels(engine: Engine) -> list[tuple[object, ...]]:
     """Every label as what it records (its id is the store's own number)."""
     lb = schema.labels
-    names = ("article_id", "signal", "new_value", "labelled_by", "labelled_at")
+    names = ("article_id", "signal", "new_value", "labelled_by", "labelled_at", "content_hash")
     with engine.connect() as conn:
         rows = conn.execute(select(*(lb.c[n] for n in names))).all()
     return sorted(tuple(_utc(v) for v in row) for row in rows)
@@ -396,6 +396,7 @@ def test_copy_into_a_store_with_its_own_labels_runs_and_newer_scores_loses_none(
     newer = Score(str(first), "decertification_risk", 0.77, "retrained-v2", later)
     store.save_scores(target, [newer], {str(first): content})
     want_labels = sorted({*_labels(source), *_labels(target)})
+    assert all(label[-1] for label in want_labels)  # each records the text it was given on
     want_errors = sorted({*_run_errors(source), *_run_errors(target)})
     runs = len(queries.recent_runs(source)) + 1
 

@@ -120,3 +120,28 @@ def test_evaluate_command_says_a_store_without_analyst_labels_is_skipped(tmp_pat
         evaluate_command, ["--no-analyst-effect"], obj={"config_path": config_path}
     )
     assert skipped.output.endswith("\nEffect of analyst labels: skipped (--no-analyst-effect)\n")
+
+
+def test_evaluate_command_says_labels_on_earlier_texts_were_left_out(tmp_path: Path) -> None:
+    """QA 5 #12: evaluate reads the analyst labels as train does; a store whose only label was
+    made on an earlier text of its article is not "a store without labels"."""
+    from datetime import UTC, date, datetime
+
+    from pipeline.records import Article
+    from pipeline.store import save_label, upsert_articles
+
+    config_path = write_config(tmp_path)
+    engine = open_store(load_config(config_path).database.url)
+    now, day = datetime(2026, 1, 5, tzinfo=UTC), date(2026, 1, 5)
+    for text in ("Joint eradication agreement signed.", "Washington threatens decertification."):
+        upsert_articles(engine, [Article("a1", "T", text, "s", "en", None, None, day, now, text)])
+        if text.startswith("Joint"):
+            save_label(engine, "a1", "decertification_risk", 0.0, "ana")
+    engine.dispose()
+    result = CliRunner().invoke(evaluate_command, [], obj={"config_path": config_path})
+    assert result.exit_code == 0, result.output
+    last = (
+        "Effect of analyst labels: skipped (no analyst label on its article's current text"
+        " (1 label(s) made on an earlier text of their article left out))"
+    )
+    assert result.output.endswith(f"\n{last}\n")

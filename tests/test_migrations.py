@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from pipeline import db, insights, migrations, queries, schema, search, store
 from pipeline.engine import MIGRATION_LOCK, make_engine, write
 from pipeline.errors import StoreError
+from pipeline.labels import SignalScale, analyst_examples
 from tests.pg import store_url_fixture  # noqa: F401
 from tests.store_checks import (
     PER_ARTICLE_TABLES,
@@ -455,6 +456,41 @@ def test_store_at_0018_keeps_its_runs_as_ingest_runs_and_back(store_url: str) ->
     with engine.connect() as conn:
         assert "kind" not in {c["name"] for c in inspect(conn).get_columns("runs")}
         assert conn.execute(select(func.count()).select_from(table("runs"))).scalar() == 2
+
+
+def test_store_at_0019_keeps_its_labels_which_have_no_text_and_back(store_url: str) -> None:
+    engine = _filled_at(store_url, "0019")
+    row = {
+        "article_id": "art001",
+        "signal": "cooperation_tone",
+        "new_value": 0.8,
+        "labelled_by": "ana",
+        "labelled_at": NOW,
+    }
+    with engine.begin() as conn:  # as an 0019 program recorded it: no content hash
+        conn.execute(insert(table("labels", *(column(k) for k in row))).values(row))
+    db.upgrade_store(engine, store_url)
+    upgraded = store.open_store(store_url)
+    lb = schema.labels
+    with upgraded.connect() as conn:
+        kept = conn.execute(select(lb.c.article_id, lb.c.new_value, lb.c.content_hash)).all()
+        assert [tuple(row) for row in kept] == [("art001", 0.8, None)]
+        assert _differences_from_the_tables(conn) == []
+    scales = {"cooperation_tone": SignalScale("tone", 2.0)}
+    examples, earlier = analyst_examples(upgraded, scales)  # used as before: no text to compare
+    assert [(e.example_id, e.labels) for e in examples] == [
+        ("analyst:art001", {"cooperation_tone": 2.0})
+    ]
+    assert earlier == 0
+    store.save_label(upgraded, "art001", "cooperation_tone", 0.0, "ben")
+    with upgraded.connect() as conn:
+        hashes = conn.execute(select(lb.c.content_hash).order_by(lb.c.label_id)).scalars().all()
+    assert hashes == [None, "h1"]  # a new label records the text it was given on
+    upgraded.dispose()
+    write(engine, lambda conn: migrations.downgrade(conn, "0019"), lock=MIGRATION_LOCK)
+    with engine.connect() as conn:
+        assert "content_hash" not in {c["name"] for c in inspect(conn).get_columns("labels")}
+        assert conn.execute(select(func.count()).select_from(table("labels"))).scalar() == 2
 
 
 def test_store_created_before_alembic_is_adopted(tmp_path: Path) -> None:

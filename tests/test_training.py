@@ -333,3 +333,112 @@ def test_train_command_trains_the_configured_signals(tmp_path: Path) -> None:
     assert "Training on 48 labelled examples and no database yet" in result.output
     assert "tariff_tension-" in result.output and "held-out" in result.output
     assert (tmp_path / "models" / "tariff_tension" / "CURRENT").is_file()
+
+
+def _label_then_rewrite(url: str) -> None:
+    """Three labelled articles: one rewritten after its labels, one relabelled after its
+    rewrite, and one labelled before revision 0020 (no hash), as QA 5 #12 found them."""
+    from sqlalchemy import insert
+
+    from pipeline import schema, store
+    from pipeline.records import Article
+
+    engine = store.open_store(url)
+    now, day = datetime(2026, 1, 5, tzinfo=UTC), date(2026, 1, 5)
+
+    def article(aid: str, text: str) -> Article:
+        return Article(aid, f"Headline {aid}", text, "src", "es", None, None, day, now, text)
+
+    agreed, threat = "Acuerdo conjunto de erradicación.", "EE. UU. amenaza con descertificar."
+    store.upsert_articles(engine, [article("art1", agreed), article("art2", agreed + " Dos.")])
+    store.upsert_articles(engine, [article("art3", agreed + " Tres.")])
+    store.save_label(engine, "art1", "decertification_risk", 0.0, "ana")
+    store.save_label(engine, "art1", "cooperation_tone", 1.0, "ana")
+    store.save_label(engine, "art2", "cooperation_tone", 1.0, "ana")
+    with engine.begin() as conn:  # as a program before 0020 stored it: no hash
+        conn.execute(
+            insert(schema.labels).values(
+                article_id="art3",
+                signal="cooperation_tone",
+                new_value=-1.0,
+                labelled_by="old",
+                labelled_at=now,
+            )
+        )
+    store.upsert_articles(engine, [article("art1", threat), article("art2", threat + " Dos.")])
+    store.save_label(engine, "art2", "cooperation_tone", -1.0, "ben")  # on the new text
+    engine.dispose()
+
+
+def test_label_made_on_an_earlier_text_is_left_out_and_counted(tmp_path: Path) -> None:
+    """QA 5 #12: "no decertification risk" given to an agreement trained on the threat that
+    replaced its text."""
+    url = f"sqlite:///{tmp_path / 'labels.db'}"
+    _label_then_rewrite(url)
+    config = load_config(_write_minimal_config(tmp_path, url))
+    examples, note = read_analyst_examples(url, config.signals)
+    assert note == (
+        "2 analyst-labelled article(s) (2 label(s) made on an earlier text of their article"
+        " left out)"
+    )
+    found = {e.example_id: (e.text, e.labels) for e in examples}
+    assert found == {
+        "analyst:art2": ("EE. UU. amenaza con descertificar. Dos.", {"cooperation_tone": -2.0}),
+        "analyst:art3": ("Acuerdo conjunto de erradicación. Tres.", {"cooperation_tone": -2.0}),
+    }
+
+
+def test_only_labels_on_earlier_texts_say_so_rather_than_no_labels(tmp_path: Path) -> None:
+    from pipeline import store
+
+    url = f"sqlite:///{tmp_path / 'labels.db'}"
+    _label_then_rewrite(url)
+    engine = store.open_store(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM labels WHERE article_id != 'art1'")
+    engine.dispose()
+    config = load_config(_write_minimal_config(tmp_path, url))
+    assert read_analyst_examples(url, config.signals) == (
+        [],
+        "no analyst label on its article's current text (2 label(s) made on an earlier text"
+        " of their article left out)",
+    )
+
+
+def test_train_command_says_how_many_labels_it_left_out(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from pipeline import store
+    from pipeline.cli_model import train_command
+    from pipeline.records import Article
+
+    url = f"sqlite:///{tmp_path / 'labels.db'}"
+    engine = store.open_store(url)
+    now, day = datetime(2026, 1, 5, tzinfo=UTC), date(2026, 1, 5)
+    for aid, text in (("calm", "Exporters welcomed the news."), ("hot", "Tariffs on flowers.")):
+        store.upsert_articles(
+            engine, [Article(aid, aid, text, "s", "en", None, None, day, now, text)]
+        )
+        store.save_label(engine, aid, "tariff_tension", 0.0, "ana")
+    changed = "Washington imposes a 25% tariff on flowers."
+    store.upsert_articles(
+        engine, [Article("hot", "hot", changed, "s", "en", None, None, day, now, changed)]
+    )
+    engine.dispose()
+    data = tmp_path / "tariff.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in _tariff_examples()) + "\n", encoding="utf-8")
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(
+        f"database:\n  url: {url}\nmonitor:\n  relevance_model: {tmp_path / 'rel'}\n"
+        f"signals:\n  tariff_tension:\n    label: T\n    weight: 0.2\n    positive_from: 1\n"
+        f"    examples: {data}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(train_command, [], obj={"config_path": config_path})
+    assert result.exit_code == 0, result.output
+    assert (
+        "Training on 48 labelled examples and 1 analyst-labelled article(s) (1 label(s) made on"
+        " an earlier text of their article left out)"
+    ) in result.output
+    card = json.loads(next((tmp_path / "models" / "tariff_tension").glob("*.json")).read_text())
+    assert card["n_analyst"] == 1
