@@ -524,6 +524,38 @@ def test_label_correction_needs_a_name_and_is_stored_with_history(
     assert (row["article_id"], row["new_value"]) == (article, pytest.approx(0.95))
 
 
+def test_label_history_marks_a_label_made_on_an_earlier_text(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA 5 #12: the story was rewritten after the label; the history said nothing of it."""
+    from dataclasses import replace
+
+    from pipeline.records import Article, content_hash
+    from pipeline.store import save_label, upsert_articles
+
+    config = fresh_copy(demo, tmp_path)
+    at = _page(_start(config, monkeypatch), "Articles")
+    article = str(at.selectbox(key="detail_article").value)
+    at.text_input(key="detail_labeller").input("Ana Analyst").run()
+    at.button(key="detail_save_label").click().run()
+    assert _table(at, "labelled_by")["made_on"].tolist() == ["this text"]
+    engine = open_store(f"sqlite:///{tmp_path / 'test.db'}", create=False)
+    found = article_detail(engine, article)
+    assert found is not None
+    fields = {k: found[k] for k in Article.__slots__ if k in found and k != "date_flags"}
+    stored = Article(**fields)
+    rewritten = stored.text + " Washington now threatens decertification."
+    upsert_articles(
+        engine, [replace(stored, text=rewritten, content_hash=content_hash(stored.title, rewritten))]
+    )
+    save_label(engine, article, "cooperation_tone", -0.5, "Ben Analyst")  # on the new text
+    engine.dispose()
+    at.run()
+    history = _table(at, "labelled_by")
+    assert history["labelled_by"].tolist() == ["Ana Analyst", "Ben Analyst"]
+    assert history["made_on"].tolist() == ["an earlier text (left out)", "this text"]
+
+
 @pytest.mark.parametrize(
     ("signal", "typed", "scale"),
     [("decertification_risk", 3.0, "between 0 and 1"), ("cooperation_tone", -1.5, "between -1 and 1")],

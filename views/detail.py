@@ -19,6 +19,8 @@ from pipeline.snapshots import signal_kinds, signal_labels
 from pipeline.store import save_label
 from views.data import View, detail
 
+EARLIER = "an earlier text (left out)"
+
 
 def show_detail(view: View, article_id: str, *, prefix: str, labels: bool = True) -> None:
     """The detail of one article; ``prefix`` keeps widget keys unique per page section."""
@@ -96,12 +98,24 @@ def _label_form(view: View, found: dict[str, Any], prefix: str) -> None:
     if st.button("Save label", key=f"{prefix}_save_label"):
         _save(view, str(found["article_id"]), str(signal), float(value), who, low)
         found = detail(view.url, str(found["article_id"])) or found
-    history = pd.DataFrame(
-        found["labels"],
-        columns=["signal", "old_value", "new_value", "labelled_by", "labelled_at"],
-    )
-    st.caption("Label history")
+    st.caption("Label history (a label made on an earlier text is left out of training)")
+    history = _label_history(found["labels"], str(found["content_hash"]))
     st.dataframe(history, hide_index=True, key=f"{prefix}_label_history")
+
+
+def _label_history(labels: list[dict[str, Any]], current: str) -> pd.DataFrame:
+    """The labels, each with the text it was given on: this one, an earlier one, or unknown.
+
+    Training leaves out a label whose article's text has changed since (``pipeline.labels``);
+    labels made before revision 0020 recorded no text and are used as before.
+    """
+    columns = ["signal", "old_value", "new_value", "labelled_by", "labelled_at"]
+    history = pd.DataFrame(labels, columns=[*columns, "content_hash"])
+    history["made_on"] = [
+        "not recorded (used)" if pd.isna(h) else "this text" if h == current else EARLIER
+        for h in history["content_hash"]
+    ]
+    return history[[*columns, "made_on"]]
 
 
 def _value_help(low: float) -> str:
