@@ -65,13 +65,15 @@ _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"“¿¡(]?[A-ZÁ�
 _YEAR_WINDOW_SENTENCES = 3
 
 # Page date lines: the whole line is one date, maybe after a label ("Published on", "Actualizado
-# el", "Última actualización:"), a weekday, and before a clock time.
+# el", "Última actualización:"), a weekday, and before a clock time ("at 10:32 AM", "a las 10:32").
 _LINE_LABEL = (
     r"(?:last\s+)?(?:published|updated|posted)(?:\s+on)?"
     r"|(?:publicad[oa]|actualizad[oa])(?:\s+(?:el|en))?|[úu]ltima\s+actualizaci[óo]n"
 )
 _LINE_PREFIX = re.compile(rf"^(?:(?i:{_LINE_LABEL})\s*:?\s*)?(?:(?i:{_WEEKDAYS})\.?,?\s+)?")
-_LINE_TIME = re.compile(r"(?:\s*[-|,·]?\s*\d{1,2}:\d{2}(?::\d{2})?\s*(?i:[ap]\.?\s?m\.?)?.*)?$")
+_LINE_TIME = re.compile(
+    r"(?:\s*(?:[-|,·]|(?i:at|a\s+las?))?\s*\d{1,2}:\d{2}(?::\d{2})?\s*(?i:[ap]\.?\s?m\.?)?.*)?$"
+)
 _LINE_FORMS = (
     re.compile(r"(?P<year>\d{4})[-/.](?P<month>\d{1,2})[-/.](?P<day>\d{1,2})(?:T.*)?"),
     re.compile(r"(?P<day>\d{1,2})[-/.](?P<month>\d{1,2})[-/.](?P<year>\d{4})"),

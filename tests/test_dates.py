@@ -41,6 +41,11 @@ PAGE = date(2025, 12, 24)
         "Updated on Wednesday, Dec. 24, 2025 10:32 a.m. ET",
         "Last updated: December 24, 2025",
         "Posted on 24/12/2025",
+        # QA 6 #1: a clock time after "at" / "a las".
+        "Published on December 24, 2025 at 10:32 AM",
+        "Updated Dec. 24, 2025 at 10:32 a.m. ET",
+        "December 24, 2025 at 10:32 AM",
+        "Publicado el 24 de diciembre de 2025 a las 10:32 a. m.",
     ],
 )
 def test_parse_date_line_reads_en_and_es_forms(line: str) -> None:
@@ -60,6 +65,7 @@ def test_parse_date_line_reads_en_and_es_forms(line: str) -> None:
         "Publicado el martes",
         "Published on the ministry's website",
         "Actualizado el informe del 24 de diciembre de 2025",
+        "December 24, 2025 at the embassy",
     ],
 )
 def test_parse_date_line_returns_none_when_line_is_not_only_a_date(line: str) -> None:
