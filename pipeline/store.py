@@ -558,15 +558,33 @@ def finish_run(engine: Engine, run_id: int, status: str, counts: dict[str, int])
 
 
 def save_label(
-    engine: Engine, article_id: str, signal: str, new_value: float, labelled_by: str
+    engine: Engine,
+    article_id: str,
+    signal: str,
+    new_value: float,
+    labelled_by: str,
+    *,
+    seen_hash: str | None = None,
 ) -> None:
     """Store an analyst's label correction with who, when, the value it replaces and the text
-    it was given on (the article's content hash: training leaves the label out once it changes)."""
-    write(engine, lambda conn: _save_label(conn, article_id, signal, new_value, labelled_by))
+    it was given on (the article's content hash: training leaves the label out once it changes).
+
+    ``seen_hash``: the content hash of the text the analyst read. If a run has changed the text
+    since, nothing is stored and the error says so: the label would describe a text the store no
+    longer holds (QA 6 #2)."""
+    write(
+        engine,
+        lambda conn: _save_label(conn, article_id, signal, new_value, labelled_by, seen_hash),
+    )
 
 
 def _save_label(
-    conn: Connection, article_id: str, signal: str, new_value: float, labelled_by: str
+    conn: Connection,
+    article_id: str,
+    signal: str,
+    new_value: float,
+    labelled_by: str,
+    seen_hash: str | None,
 ) -> None:
     a, cs = schema.articles, schema.current_scores
     found = conn.execute(
@@ -575,6 +593,11 @@ def _save_label(
     if found is None:
         raise StoreError(f"no article with id {article_id!r}")
     key, content = found
+    if seen_hash is not None and seen_hash != content:
+        raise StoreError(
+            "the article's text changed since it was shown (a run updated it); read the new "
+            "text, then save the label again (nothing was saved)"
+        )
     old = conn.execute(
         select(cs.c.value).where(cs.c.article_key == key).where(cs.c.signal == signal)
     ).scalar_one_or_none()

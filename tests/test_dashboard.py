@@ -556,6 +556,41 @@ def test_label_history_marks_a_label_made_on_an_earlier_text(
     assert history["made_on"].tolist() == ["an earlier text (left out)", "this text"]
 
 
+def test_a_label_is_not_saved_on_a_text_the_analyst_did_not_read(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA 6 #2: a run rewrote the article while its detail was open; the label must not attach
+    to the new text nobody judged. The next click, on the text now shown, saves."""
+    from dataclasses import replace
+
+    from pipeline.records import Article, content_hash
+    from pipeline.store import upsert_articles
+
+    config = fresh_copy(demo, tmp_path)
+    at = _page(_start(config, monkeypatch), "Articles")
+    article = str(at.selectbox(key="detail_article").value)
+    at.text_input(key="detail_labeller").input("Ana Analyst").run()
+    engine = open_store(f"sqlite:///{tmp_path / 'test.db'}", create=False)
+    found = article_detail(engine, article)
+    assert found is not None
+    fields = {k: found[k] for k in Article.__slots__ if k in found and k != "date_flags"}
+    stored = Article(**fields)
+    rewritten = stored.text + " Washington now threatens decertification."
+    new_hash = content_hash(stored.title, rewritten)
+    upsert_articles(engine, [replace(stored, text=rewritten, content_hash=new_hash)])
+    at.button(key="detail_save_label").click().run()  # the analyst read the old text
+    assert any("changed since it was shown" in e.value for e in at.error), at.error
+    with engine.connect() as conn:
+        assert conn.execute(select(schema.labels)).first() is None
+    assert any(rewritten in t.value for t in at.text)  # the page now shows the new text
+    at.button(key="detail_save_label").click().run()
+    assert not at.error and "Saved" in at.success[0].value
+    with engine.connect() as conn:
+        saved = conn.execute(select(schema.labels.c.content_hash)).scalar_one()
+    engine.dispose()
+    assert saved == new_hash
+
+
 @pytest.mark.parametrize(
     ("signal", "typed", "scale"),
     [("decertification_risk", 3.0, "between 0 and 1"), ("cooperation_tone", -1.5, "between -1 and 1")],

@@ -95,9 +95,16 @@ def _label_form(view: View, found: dict[str, Any], prefix: str) -> None:
     # No min/max on the box: the browser would keep its last valid value and Save would store
     # that (the article's own score) after an out-of-range entry such as 3; _save refuses it.
     value = cols[2].number_input("Corrected value", step=0.05, key=key, help=_value_help(low))
+    article_id = str(found["article_id"])
+    # The text the analyst read is the one of the run before this click: a run may have
+    # updated the article since, and the label must not attach to a text nobody judged.
+    seen_key = f"{prefix}_label_seen_text"
+    seen = st.session_state.get(seen_key)
+    seen_hash = seen[1] if seen and seen[0] == article_id else str(found["content_hash"])
     if st.button("Save label", key=f"{prefix}_save_label"):
-        _save(view, str(found["article_id"]), str(signal), float(value), who, low)
-        found = detail(view.url, str(found["article_id"])) or found
+        _save(view, article_id, str(signal), float(value), who, low, seen_hash)
+        found = detail(view.url, article_id) or found
+    st.session_state[seen_key] = (article_id, str(found["content_hash"]))
     st.caption("Label history (a label made on an earlier text is left out of training)")
     history = _label_history(found["labels"], str(found["content_hash"]))
     st.dataframe(history, hide_index=True, key=f"{prefix}_label_history")
@@ -146,7 +153,9 @@ def _start_at_current_score(found: dict[str, Any], signal: str, low: float, key:
     st.session_state[owner] = found["article_id"]
 
 
-def _save(view: View, article_id: str, signal: str, value: float, who: str, low: float) -> None:
+def _save(
+    view: View, article_id: str, signal: str, value: float, who: str, low: float, seen_hash: str
+) -> None:
     if not who.strip():
         st.error("Enter your name before saving a label: corrections record who made them.")
         return
@@ -157,7 +166,7 @@ def _save(view: View, article_id: str, signal: str, value: float, who: str, low:
         )
         return
     try:
-        save_label(view.engine, article_id, signal, value, who.strip())
+        save_label(view.engine, article_id, signal, value, who.strip(), seen_hash=seen_hash)
     except PipelineError as exc:
         st.error(str(exc))
         return
