@@ -524,14 +524,29 @@ def test_label_correction_needs_a_name_and_is_stored_with_history(
     assert (row["article_id"], row["new_value"]) == (article, pytest.approx(0.95))
 
 
+def _rewrite(engine: Any, article_id: str) -> tuple[str, str]:
+    """Update a stored article's text as a run would (an edited seed, an updated entry);
+    return the new text and its content hash."""
+    from dataclasses import replace
+
+    from pipeline.records import Article, content_hash
+    from pipeline.store import upsert_articles
+
+    found = article_detail(engine, article_id)
+    assert found is not None
+    fields = {k: found[k] for k in Article.__slots__ if k in found and k != "date_flags"}
+    stored = Article(**fields)
+    rewritten = stored.text + " Washington now threatens decertification."
+    new_hash = content_hash(stored.title, rewritten)
+    upsert_articles(engine, [replace(stored, text=rewritten, content_hash=new_hash)])
+    return rewritten, new_hash
+
+
 def test_label_history_marks_a_label_made_on_an_earlier_text(
     demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """QA 5 #12: the story was rewritten after the label; the history said nothing of it."""
-    from dataclasses import replace
-
-    from pipeline.records import Article, content_hash
-    from pipeline.store import save_label, upsert_articles
+    from pipeline.store import save_label
 
     config = fresh_copy(demo, tmp_path)
     at = _page(_start(config, monkeypatch), "Articles")
@@ -540,14 +555,7 @@ def test_label_history_marks_a_label_made_on_an_earlier_text(
     at.button(key="detail_save_label").click().run()
     assert _table(at, "labelled_by")["made_on"].tolist() == ["this text"]
     engine = open_store(f"sqlite:///{tmp_path / 'test.db'}", create=False)
-    found = article_detail(engine, article)
-    assert found is not None
-    fields = {k: found[k] for k in Article.__slots__ if k in found and k != "date_flags"}
-    stored = Article(**fields)
-    rewritten = stored.text + " Washington now threatens decertification."
-    upsert_articles(
-        engine, [replace(stored, text=rewritten, content_hash=content_hash(stored.title, rewritten))]
-    )
+    _rewrite(engine, article)
     save_label(engine, article, "cooperation_tone", -0.5, "Ben Analyst")  # on the new text
     engine.dispose()
     at.run()
@@ -561,23 +569,12 @@ def test_a_label_is_not_saved_on_a_text_the_analyst_did_not_read(
 ) -> None:
     """QA 6 #2: a run rewrote the article while its detail was open; the label must not attach
     to the new text nobody judged. The next click, on the text now shown, saves."""
-    from dataclasses import replace
-
-    from pipeline.records import Article, content_hash
-    from pipeline.store import upsert_articles
-
     config = fresh_copy(demo, tmp_path)
     at = _page(_start(config, monkeypatch), "Articles")
     article = str(at.selectbox(key="detail_article").value)
     at.text_input(key="detail_labeller").input("Ana Analyst").run()
     engine = open_store(f"sqlite:///{tmp_path / 'test.db'}", create=False)
-    found = article_detail(engine, article)
-    assert found is not None
-    fields = {k: found[k] for k in Article.__slots__ if k in found and k != "date_flags"}
-    stored = Article(**fields)
-    rewritten = stored.text + " Washington now threatens decertification."
-    new_hash = content_hash(stored.title, rewritten)
-    upsert_articles(engine, [replace(stored, text=rewritten, content_hash=new_hash)])
+    rewritten, new_hash = _rewrite(engine, article)
     at.button(key="detail_save_label").click().run()  # the analyst read the old text
     assert any("changed since it was shown" in e.value for e in at.error), at.error
     with engine.connect() as conn:
