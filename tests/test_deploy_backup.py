@@ -50,8 +50,9 @@ def swapped(block: str, values: dict[str, str]) -> str:
 
 
 def run_shell(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the block with /bin/sh, as cron runs a nightly job (dash on Debian: no bashisms)."""
     done = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
+        ["/bin/sh", "-eu", "-c", script],
         cwd=cwd,
         capture_output=True,
         text=True,
