@@ -230,10 +230,21 @@ def settings_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def snapshot_changes(a: Snapshot, b: Snapshot, signals: Sequence[str]) -> pd.DataFrame:
-    """Per period in both: composites, the change, and its split into data and weights."""
+    """Per period in both: composites, the change, and its split into data and weights.
+
+    The split recomputes composites with each file's weights, which only its manifest holds. A
+    bare CSV has none: then the composites are the files' own, the change is theirs, and the
+    split is left empty rather than computed with invented weights (QA 6b #2).
+    """
+    common = a.frame.index.intersection(b.frame.index)
+    if not (has_weights(a) and has_weights(b)):
+        old, new = a.frame.loc[common, COMPOSITE], b.frame.loc[common, COMPOSITE]
+        unknown = pd.Series(float("nan"), index=common)
+        changes = {"change": new - old, "data_effect": unknown, "weights_effect": unknown}
+        out = pd.DataFrame({"composite_a": old, "composite_b": new, **changes}, index=common)
+        return out.dropna(how="all", subset=["composite_a", "composite_b"])
     weights_a = _weights(a, signals)
     weights_b = _weights(b, signals)
-    common = a.frame.index.intersection(b.frame.index)
     cols = [s for s in signals if s in a.frame.columns and s in b.frame.columns]
     left, right = a.frame.loc[common, cols], b.frame.loc[common, cols]
     old = composite(left, weights_a)
@@ -250,6 +261,11 @@ def snapshot_changes(a: Snapshot, b: Snapshot, signals: Sequence[str]) -> pd.Dat
         index=common,
     )
     return out.dropna(how="all")
+
+
+def has_weights(snapshot: Snapshot) -> bool:
+    """Whether the snapshot's manifest says which weights made its composite."""
+    return bool(snapshot.manifest.get("weights"))
 
 
 def _weights(snapshot: Snapshot, signals: Sequence[str]) -> dict[str, float]:

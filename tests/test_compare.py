@@ -109,6 +109,21 @@ def test_snapshot_from_a_bare_csv_has_no_manifest() -> None:
     assert list(snap.frame.index) == [A, B]
 
 
+def test_bare_csvs_compare_by_their_own_composites_without_a_split() -> None:
+    """QA 6b #2: no manifest, no weights; equal weights were invented and no period moved."""
+    old = load_snapshot(
+        "a.csv", _snapshot_bytes({"decertification_risk": 1.0, "cooperation_tone": 0.0}, False)
+    )
+    new = load_snapshot(
+        "b.csv", _snapshot_bytes({"decertification_risk": 0.5, "cooperation_tone": 0.5}, False)
+    )
+    changes = snapshot_changes(old, new, SIGNALS)
+    assert changes["composite_a"].tolist() == old.frame[COMPOSITE].tolist()
+    assert changes["composite_b"].tolist() == new.frame[COMPOSITE].tolist()
+    assert changes["change"].tolist() == pytest.approx([0.1, -0.1])
+    assert changes["data_effect"].isna().all() and changes["weights_effect"].isna().all()
+
+
 @pytest.mark.parametrize("data", [b"x,y\n1,2\n", b"\xff\xfe\x00garbage", b"PK\x03\x04broken zip"])
 def test_files_that_are_not_series_snapshots_are_refused(data: bytes) -> None:
     with pytest.raises(SnapshotError, match="not a series snapshot"):

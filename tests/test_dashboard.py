@@ -779,6 +779,30 @@ def test_compare_two_snapshots_separates_weights_from_data(app: AppTest) -> None
         assert value == pytest.approx(saved[period], abs=1e-9)
 
 
+def test_compare_two_bare_csvs_uses_their_own_composites(app: AppTest) -> None:
+    """QA 6b #2: without manifests the page invented weights of 1.0 and no period moved."""
+    first = _download(_tab(app, "Snapshot"), "download_series_zip")
+    app.sidebar.slider(key="weight_cooperation_tone").set_value(0.0).run()
+    second = _download(app, "download_series_zip")
+    bare = [zipfile.ZipFile(io.BytesIO(z)).read("policy_risk_series.csv") for z in (first, second)]
+    _page(app, "Compare")
+    app.radio(key="compare_mode").set_value("Two snapshots").run()
+    app.file_uploader(key="snapshot_a").set_value(("a.csv", bare[0], "text/csv")).run()
+    app.file_uploader(key="snapshot_b").set_value(("b.csv", bare[1], "text/csv")).run()
+    assert not app.exception
+    assert any("without its manifest" in w.value for w in app.warning)
+    moved = _table(app, "weights_effect")
+    composites = [
+        {r["period"]: float(r["composite"]) for r in csv.DictReader(io.StringIO(b.decode()))
+         if r["composite"]}
+        for b in bare
+    ]  # fmt: skip
+    assert len(moved) > 0 and moved["data_effect"].isna().all()
+    for row in moved.assign(period=moved["period"].dt.strftime("%Y-%m-%d")).itertuples():
+        assert row.composite_a == pytest.approx(composites[0][row.period], abs=1e-9)
+        assert row.composite_b == pytest.approx(composites[1][row.period], abs=1e-9)
+
+
 def test_compare_rejects_a_file_that_is_not_a_snapshot(app: AppTest) -> None:
     _page(app, "Compare")
     app.radio(key="compare_mode").set_value("Two snapshots").run()

@@ -11,6 +11,7 @@ import streamlit as st
 from pipeline.compare import (
     SnapshotError,
     has_composite,
+    has_weights,
     latest_pair,
     load_snapshot,
     settings_diff,
@@ -109,5 +110,13 @@ def _snapshots(view: View) -> None:
     changes = snapshot_changes(a, b, list(view.config.signals))
     moved = changes[changes["change"].abs() > 1e-9]
     st.subheader("Periods whose composite moved")
-    st.caption("change = data_effect (new articles or scores) + weights_effect (new weights).")
+    if has_weights(a) and has_weights(b):
+        st.caption("change = data_effect (new articles or scores) + weights_effect (new weights).")
+    else:
+        bare = " and ".join(s.name for s in (a, b) if not has_weights(s))
+        st.warning(
+            f"{bare}: a CSV without its manifest does not say which weights made its composite, "
+            "so the composites and the change are the files' own and the split into data and "
+            "weights is left empty. Upload the zips (CSV and manifest) to get the split."
+        )
     st.dataframe(moved.reset_index(), hide_index=True, key="snapshot_changes")
