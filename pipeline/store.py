@@ -317,17 +317,44 @@ def _move_origins(
 ) -> None:
     """Give a stored article whose seed file is gone the origin of the first file that now
     carries it (the one whose text ``_upsert`` kept), so a later edit of that file finds it
-    (``_same_file``) and may correct it; its source row follows it to the new path."""
+    (``_same_file``) and may correct it. Each outlet's source row follows its own file when
+    that file was renamed, never another outlet's file (QA 6b #3)."""
     moves: dict[str, str] = {}
     for target, article in carried:
         if target in origins and _file_gone(origins[target], seed_origins):
             moves.setdefault(target, article.origin)
-    a, s = schema.articles, schema.article_sources
+    a = schema.articles
     for article_id, origin in sorted(moves.items()):
         conn.execute(update(a).where(a.c.article_id == article_id).values(origin=origin))
-        old = origins[article_id]
-        stmt = update(s).where(s.c.article_key == keys[article_id], s.c.origin == old)
-        conn.execute(stmt.values(origin=origin))
+    if seed_origins is not None:
+        _follow_renamed_sources(conn, carried, keys, seed_origins)
+
+
+def _follow_renamed_sources(
+    conn: Connection,
+    carried: Sequence[tuple[str, Article]],
+    keys: dict[str, int],
+    seed_origins: Collection[str],
+) -> None:
+    """Point an outlet's source row at the file that carries its copy now, when the file it
+    names is gone (renamed or moved); a row whose outlet no file carries keeps its last path."""
+    wanted: dict[tuple[int, str], str] = {}
+    for target, article in carried:
+        if keys.get(target):
+            wanted.setdefault((keys[target], article.source), article.origin)
+    if not wanted:
+        return
+    s = schema.article_sources
+    found = conn.execute(
+        select(s.c.article_key, s.c.source, s.c.origin).where(
+            s.c.article_key.in_(sorted({key for key, _ in wanted}))
+        )
+    ).all()
+    for key, source, origin in found:
+        new = wanted.get((key, source))
+        if new is not None and new != origin and _file_gone(origin, seed_origins):
+            stmt = update(s).where(s.c.article_key == key, s.c.source == source)
+            conn.execute(stmt.values(origin=new))
 
 
 def _target_id(

@@ -384,6 +384,13 @@ def test_renaming_one_of_two_files_with_one_url_is_a_rename(store_url: str, tmp_
     write("c.jsonl", "Wire A", text_c)
     assert run() == (0, 1)
     assert stored()[0] == ("seeds/c.jsonl#1", "Wire A", text_c)
+    (folder / "b.jsonl").rename(folder / "d.jsonl")  # the other wire's file renamed (QA 6b #3)
+    assert run() == (0, 0)
+    assert stored()[1] == [("Wire A", "seeds/c.jsonl#1"), ("Wire B", "seeds/d.jsonl#1")]
     (folder / "c.jsonl").unlink()  # gone for good: the other file carries the story now
     assert run() == (0, 1)
-    assert stored()[0] == ("seeds/b.jsonl#1", "Wire B", text_b)
+    # Wire B's file takes the article over; Wire A's row keeps its last file, not Wire B's
+    assert stored() == (
+        ("seeds/d.jsonl#1", "Wire B", text_b),
+        [("Wire A", "seeds/c.jsonl#1"), ("Wire B", "seeds/d.jsonl#1")],
+    )
