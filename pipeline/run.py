@@ -180,11 +180,16 @@ def score_pending(
             )
             ids = [a.article_id for a in batch]
             if not batch or ids == previous:
+                # A partner killed on this host during this pass still holds what it claimed:
+                # close it, and score what it held (QA 6b #5), before calling the pass done.
+                if store.close_dead_runs(engine):
+                    previous = None
+                    continue
                 return total
             if workers > 0 and tried >= PARALLEL_AFTER and len(batch) == BATCH and models.folders():
                 from pipeline.parallel_scoring import score_backlog
 
-                return total + score_backlog(
+                total += score_backlog(
                     engine,
                     models,
                     workers,
@@ -192,6 +197,8 @@ def score_pending(
                     run_id=run_id,
                     overlap=overlap,
                 )
+                previous = ids  # read again: done, unless a partner died holding claims
+                continue
             tried += len(batch)
             previous = ids
             mine = claims.take(batch)  # all of it, unless another run is scoring too

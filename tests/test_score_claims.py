@@ -192,6 +192,46 @@ def test_score_ignores_the_claims_of_a_run_killed_on_this_host(
         assert status.scalar_one() == "interrupted"
 
 
+def test_a_partner_killed_during_the_pass_leaves_what_it_claimed_to_the_survivor(
+    tmp_path: Path, seed_dir: Path
+) -> None:
+    """QA 6b #5: a `score` killed beside a running `run` kept its claimed batch from it: the
+    run ended ok with those articles unscored. Before calling its pass done, a run closes
+    partners whose process is gone from this host and scores what they held."""
+    from pipeline.run import score_pending
+    from pipeline.scoring import load_models
+
+    cfg = load_config(write_config(tmp_path, seeds=[seed_dir]))
+    engine = store.open_store(cfg.database.url)
+    ingest_items(engine, read_seeds(cfg.sources.seeds).items)  # stored, unscored
+    ids = sorted(a.article_id for a in store.articles_to_score(engine, {"x": "y"}))
+    assert len(ids) >= 2
+    partner_process = subprocess.Popen(["sleep", "60"])
+    with engine.begin() as conn:
+        result = conn.execute(
+            insert(schema.runs).values(
+                started_at=store.now_utc(), status="running", heartbeat_at=store.now_utc(),
+                host=runlog.this_host(), pid=partner_process.pid, kind=runlog.SCORE,
+            )
+        )
+        partner = int(result.inserted_primary_key[0])
+    assert score_claims.claim(engine, partner, ids[1:], store.now_utc()) == set(ids[1:])
+    ours = store.start_run(engine)
+
+    def kill_the_partner(_stage: str, _count: int) -> None:  # once this run has saved a batch
+        if partner_process.poll() is None:
+            partner_process.kill()
+            partner_process.wait()
+
+    models = load_models(cfg)
+    assert score_pending(engine, models, kill_the_partner, run_id=ours) == len(ids)
+    assert partner_process.returncode is not None  # it died during the pass, not before
+    assert store.articles_to_score(engine, models.versions()) == []
+    with engine.connect() as conn:
+        status = conn.execute(select(schema.runs.c.status).where(schema.runs.c.run_id == partner))
+        assert status.scalar_one() == "interrupted"
+
+
 def _exited_pid() -> int:
     proc = subprocess.Popen(["true"])
     proc.wait()
