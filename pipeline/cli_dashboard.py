@@ -26,12 +26,10 @@ from pipeline.insights import SORT_KEYS, ArticleQuery
 from pipeline.queries import ArticleFilter
 from pipeline.snapshots import (
     SnapshotSpec,
-    compose_series,
-    fetch_series_inputs,
+    config_series,
     mention_groups,
     write_spec_snapshot,
 )
-from pipeline.store import open_store
 
 _DATE = click.DateTime(["%Y-%m-%d"])
 
@@ -64,12 +62,7 @@ def alerts_command(ctx: click.Context, since: datetime | None, as_json: bool) ->
     config = get_config(ctx)
     first = since.date() if since else default_since()
     spec = SnapshotSpec.from_config(config)
-    engine = open_store(config.database.url, create=False)
-    try:
-        frame = compose_series(fetch_series_inputs(engine, config, spec), config, spec)
-    finally:
-        engine.dispose()
-    found = config_alerts(frame, config, first)
+    found = config_alerts(config_series(config), config, first)
     for alert in found:
         if as_json:
             record = {**_record(alert), "period_kind": spec.period}

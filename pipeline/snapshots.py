@@ -234,6 +234,17 @@ def compose_series(
     return frame
 
 
+def config_series(config: Config) -> pd.DataFrame:
+    """The series with the config's own settings (weights, period, window, every article),
+    read from its store: what ``policy-risk alerts`` watches and the overview shows by default."""
+    spec = SnapshotSpec.from_config(config)
+    engine = open_store(config.database.url, create=False)
+    try:
+        return compose_series(fetch_series_inputs(engine, config, spec), config, spec)
+    finally:
+        engine.dispose()
+
+
 def series_frame(
     engine: Engine,
     config: Config,

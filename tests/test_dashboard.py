@@ -25,7 +25,7 @@ from pipeline import schema
 from pipeline.config import load_config
 from pipeline.queries import article_detail
 from pipeline.run import run_pipeline
-from pipeline.snapshots import SnapshotSpec, compose_series, fetch_series_inputs
+from pipeline.snapshots import config_series
 from pipeline.store import open_store
 from tests.conftest import ROOT, write_config
 from tests.demo_store import HOSTILE_TEXT, HOSTILE_TITLE, demo_config, fresh_copy
@@ -253,14 +253,7 @@ def test_why_did_it_move_lists_the_articles_behind_a_period(app: AppTest) -> Non
 def _composites(demo: Path) -> pd.Series:
     """The composite per period (the chart's points) for the demo config, as the overview
     computes it with the sidebar's defaults."""
-    config = load_config(demo)
-    spec = SnapshotSpec.from_config(config)
-    engine = open_store(config.database.url, create=False)
-    try:
-        frame = compose_series(fetch_series_inputs(engine, config, spec), config, spec)
-    finally:
-        engine.dispose()
-    return frame["composite"].dropna()
+    return config_series(load_config(demo))["composite"].dropna()
 
 
 def test_why_did_it_move_explains_a_fall_by_the_articles_that_pulled_it_down(
