@@ -163,13 +163,18 @@ def test_a_run_and_a_score_of_one_backlog_share_the_scoring(
     assert count(engine, schema.score_claims) == 0
     r = schema.runs
     with engine.connect() as conn:
-        kinds = conn.execute(select(r.c.kind, r.c.status).order_by(r.c.kind)).all()
-    assert [tuple(k) for k in kinds] == [("run", "ok"), ("score", "ok")]
+        rows = conn.execute(
+            select(r.c.kind, r.c.status, r.c.started_at, r.c.finished_at).order_by(r.c.kind)
+        ).all()
+    assert [(row.kind, row.status) for row in rows] == [("run", "ok"), ("score", "ok")]
+    # They ran at the same time, so the checks below mean something. Which of them scores how
+    # much is not fixed: the first to claim takes the batches it queues ahead (three per worker),
+    # all of a backlog this small (docs/storage.md).
+    assert max(row.started_at for row in rows) < min(row.finished_at for row in rows), rows
     run_text, score_text = (log.read_text() for log in logs)
     by_run = int(re.findall(r"0 updated, (\d+) scored", run_text)[0])
     by_score = int(re.findall(r"Scored (\d+) article\(s\)", score_text)[0])
     assert by_run + by_score == 6000, (run_text, score_text)  # each article scored once
-    assert by_run > 0 and by_score > 0, (run_text, score_text)  # both did part of it
     wasted = sum(int(m) for m in _OVERLAP.findall(run_text + score_text))
     # at most the batch the first of them took while still alone (it claims nothing then), as
     # for two runs; without score's run row it was most of the backlog
