@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -24,10 +22,11 @@ from pipeline.run import ingest_items
 from pipeline.runlog import STALE_AFTER
 from pipeline.score_claims import RunClaims
 from pipeline.seeds import read_seeds
-from tests.conftest import ROOT, write_config
+from tests.conftest import write_config
 from tests.pg import store_url_fixture  # noqa: F401
 from tests.pipeline_runs import (
     count,
+    start_run,
     trained_models_fixture,  # noqa: F401
     write_run_config,
 )
@@ -280,10 +279,7 @@ def test_score_interrupted_by_ctrl_c_ends_its_run_failed_with_what_it_saved(
     engine = store.open_store(url)
     ingest_items(engine, read_seeds([seeds]).items)
     log = tmp_path / "score.log"
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "pipeline", "--config", str(config), "score", "--workers", "0"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    proc = start_run(config, url, log, ("score", "--workers", "0"))
     deadline = time.monotonic() + 120
     while "scored: " not in log.read_text(errors="replace"):
         assert proc.poll() is None, log.read_text()
