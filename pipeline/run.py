@@ -20,7 +20,7 @@ from pipeline.prepare import PreparedBatch, prepare_here
 from pipeline.records import RawItem
 from pipeline.rescore import rescore_all
 from pipeline.runlog import SCORE, Heartbeat
-from pipeline.score_claims import Overlap, RunClaims
+from pipeline.score_claims import Overlap, RunClaims, held_by_others
 from pipeline.scoring import ModelSet, load_models, score_articles
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ def score_pending(
     """
     versions, tried, total, previous = models.versions(), 0, 0, None
     overlap = overlap if overlap is not None else Overlap()
-    store.close_dead_runs(engine)  # a run killed on this host leaves its claims to us
+    _free_dead_partners(engine, run_id)  # a run killed on this host leaves its claims to us
     claims = RunClaims(engine, run_id)
     try:
         while True:
@@ -182,7 +182,7 @@ def score_pending(
             if not batch or ids == previous:
                 # A partner killed on this host during this pass still holds what it claimed:
                 # close it, and score what it held (QA 6b #5), before calling the pass done.
-                if store.close_dead_runs(engine):
+                if _free_dead_partners(engine, run_id):
                     previous = None
                     continue
                 return total
@@ -213,6 +213,15 @@ def score_pending(
             progress("scored", total)
     finally:
         claims.close()
+
+
+def _free_dead_partners(engine: Engine, run_id: int | None) -> bool:
+    """Close the runs killed on this host that still hold score claims, so what they claimed is
+    this scorer's; True when one was closed. It reads first: a pass beside no claims (nearly
+    every pass) writes nothing."""
+    if not held_by_others(engine, run_id, store.now_utc()):
+        return False
+    return store.close_dead_runs(engine) > 0
 
 
 def run_pipeline(
