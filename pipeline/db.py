@@ -53,7 +53,7 @@ def read_state(conn: Connection) -> SchemaState:
     """Find the store's schema revision without changing anything."""
     tables = set(inspect(conn).get_table_names())
     if "alembic_version" in tables:
-        revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        revision = _stamped_revision(conn)
         if revision is not None:
             return _classify(str(revision), legacy=False)
     if "schema_info" in tables:
@@ -70,6 +70,11 @@ def read_state(conn: Connection) -> SchemaState:
             "it was not created by policy-risk or is damaged"
         )
     return SchemaState(None, EMPTY)
+
+
+def _stamped_revision(conn: Connection) -> object:
+    """The revision Alembic stamped in ``alembic_version`` (None when the table is empty)."""
+    return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
 
 def _classify(revision: str, *, legacy: bool) -> SchemaState:
@@ -101,7 +106,7 @@ def refusal_now(engine: Engine, url: str) -> str | None:
     under it since it opened it. One tiny query, so it can run on every page render."""
     with engine.connect() as conn:
         try:
-            revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            revision = _stamped_revision(conn)
         except DBAPIError:
             conn.rollback()
             revision = None
